@@ -1,0 +1,3 @@
+from crossfield.cli import main
+
+main()

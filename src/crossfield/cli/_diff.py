@@ -1,0 +1,9 @@
+"""(command not written yet)"""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    return None
