@@ -56,9 +56,7 @@ Probe = Callable[[TestClient], None]
 def _discover_targets() -> list[str]:
     if not TARGETS_DIR.is_dir():
         return []
-    return sorted(
-        p.name for p in TARGETS_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
-    )
+    return sorted(p.name for p in TARGETS_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
 TARGETS = _discover_targets()
@@ -157,7 +155,9 @@ def operations_by_id(spec: dict[str, Any]) -> dict[str, tuple[str, str, dict[str
     return {op["operationId"]: (path, method, op, item) for path, method, op, item in iter_operations(spec)}
 
 
-def operation_parameters(spec: dict[str, Any], op: dict[str, Any], item: dict[str, Any]) -> list[dict[str, Any]]:
+def operation_parameters(
+    spec: dict[str, Any], op: dict[str, Any], item: dict[str, Any]
+) -> list[dict[str, Any]]:
     params = {}
     for raw in [*item.get("parameters", []), *op.get("parameters", [])]:
         param = resolve(spec, raw)
@@ -166,7 +166,17 @@ def operation_parameters(spec: dict[str, Any], op: dict[str, Any], item: dict[st
 
 
 _OPENAPI_ONLY_KEYS = frozenset(
-    {"nullable", "readOnly", "writeOnly", "example", "examples", "discriminator", "xml", "externalDocs", "deprecated"}
+    {
+        "nullable",
+        "readOnly",
+        "writeOnly",
+        "example",
+        "examples",
+        "discriminator",
+        "xml",
+        "externalDocs",
+        "deprecated",
+    }
 )
 
 
@@ -234,10 +244,16 @@ class SpecChecker:
         routes = [(path_regex(path), path) for path in self.spec["paths"]]
         # Literal segments win over templated ones (e.g. /users/me before /users/{user_id}).
         self.routes = sorted(routes, key=lambda r: r[1].count("{"))
+        self._validators: dict[int, jsonschema.Draft4Validator] = {}
 
     def validator(self, schema: dict[str, Any]) -> jsonschema.Draft4Validator:
-        root = {"allOf": [to_json_schema(schema)], "components": self.components}
-        return jsonschema.Draft4Validator(root, format_checker=FORMAT_CHECKER)
+        cached = self._validators.get(id(schema))
+        if cached is None:
+            root = {"allOf": [to_json_schema(schema)], "components": self.components}
+            cached = self._validators[id(schema)] = jsonschema.Draft4Validator(
+                root, format_checker=FORMAT_CHECKER
+            )
+        return cached
 
     def operation_for(self, method: str, url_path: str) -> tuple[str, dict[str, Any]]:
         for regex, template in self.routes:
@@ -271,7 +287,9 @@ class SpecChecker:
         schema = content["application/json"].get("schema")
         if schema is not None:
             errors = sorted(self.validator(schema).iter_errors(response.json()), key=str)
-            assert not errors, f"{where}: response does not match the schema: {errors[0].message} at {list(errors[0].absolute_path)}"
+            assert not errors, (
+                f"{where}: response does not match the schema: {errors[0].message} at {list(errors[0].absolute_path)}"
+            )
         return op["operationId"]
 
 
@@ -317,7 +335,9 @@ def make_client(app: FastAPI, log: list[httpx.Response] | None = None) -> TestCl
     return client
 
 
-def run_probe(target: str, probe: Probe, bugs: frozenset[str] = frozenset(), log: list[httpx.Response] | None = None) -> None:
+def run_probe(
+    target: str, probe: Probe, bugs: frozenset[str] = frozenset(), log: list[httpx.Response] | None = None
+) -> None:
     probe(make_client(make_app(target, bugs), log))
 
 
@@ -362,7 +382,9 @@ def test_openapi_document(target: str) -> None:
                     SpecChecker(spec).validator(media["schema"])  # refs must resolve
             if code.startswith(("4", "5")) and response.get("content"):
                 schema = response["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/Error"}, f"{where} {code}: use the Error schema"
+                assert schema == {"$ref": "#/components/schemas/Error"}, (
+                    f"{where} {code}: use the Error schema"
+                )
     for name, schema in spec["components"]["schemas"].items():
         jsonschema.Draft4Validator.check_schema(to_json_schema(schema))
         assert resolve(spec, schema) is not None, name
@@ -430,7 +452,9 @@ def test_bugs_yaml(target: str) -> None:
                 body_field_schema(spec, op, dotted)
             else:
                 params = {(p["in"], p["name"].lower()) for p in operation_parameters(spec, op, item)}
-                assert (location, dotted.lower()) in params, f"{where}: {op_id} has no {location} parameter {dotted}"
+                assert (location, dotted.lower()) in params, (
+                    f"{where}: {op_id} has no {location} parameter {dotted}"
+                )
         if not bug["cross_field"]:
             assert len(bug["fields"]) == 1, f"{where}: a single-field bug names one field"
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -118,7 +119,11 @@ async def _read_json(request: Request, *, allow_empty: bool = False) -> tuple[by
     return raw, data
 
 
-def _parse(model: type[M], raw: bytes) -> M:
+def _parse(model: type[M], raw: bytes, data: dict[str, Any]) -> M:
+    # Optional request fields may be omitted, but none of them is nullable.
+    nulls = sorted(key for key, value in data.items() if value is None and key in model.model_fields)
+    if nulls:
+        raise ApiError(422, "validation_error", f"{', '.join(nulls)} must not be null.")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -152,9 +157,19 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"code": code, "message": str(exc.detail)}, exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # One route per method: list the methods of every route matching the path.
+            allowed = {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return JSONResponse({"code": code, "message": str(exc.detail)}, exc.status_code, headers=headers)
 
     async def account(authorization: Annotated[str | None, Header()] = None) -> str:
         scheme, _, token = (authorization or "").partition(" ")
@@ -186,7 +201,7 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
         idempotency_key: Annotated[str | None, Header(min_length=1, max_length=255)] = None,
     ) -> JSONResponse:
         raw, data = await _read_json(request)
-        body = _parse(ChargeCreate, raw)
+        body = _parse(ChargeCreate, raw, data)
         fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
         async with charge_lock.get():
@@ -194,10 +209,7 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
                 stored = idempotency.get((acct, idempotency_key))
                 if stored is not None:
                     stored_fingerprint, stored_body = stored
-                    if (
-                        stored_fingerprint != fingerprint
-                        and "idempotency-key-reuse-accepted" not in bugs
-                    ):
+                    if stored_fingerprint != fingerprint and "idempotency-key-reuse-accepted" not in bugs:
                         raise ApiError(
                             422,
                             "idempotency_key_reused",
@@ -272,8 +284,8 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
 
     @app.post("/charges/{charge_id}/capture")
     async def capture_charge(charge_id: str, request: Request, acct: Account) -> dict[str, Any]:
-        raw, _ = await _read_json(request, allow_empty=True)
-        body = _parse(CaptureCreate, raw)
+        raw, data = await _read_json(request, allow_empty=True)
+        body = _parse(CaptureCreate, raw, data)
         async with refund_lock.get():
             charge = _get_charge(acct, charge_id)
             if charge["status"] != "authorized":
@@ -289,8 +301,8 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
 
     @app.post("/charges/{charge_id}/refunds", status_code=201)
     async def create_refund(charge_id: str, request: Request, acct: Account) -> JSONResponse:
-        raw, _ = await _read_json(request, allow_empty=True)
-        body = _parse(RefundCreate, raw)
+        raw, data = await _read_json(request, allow_empty=True)
+        body = _parse(RefundCreate, raw, data)
         async with refund_lock.get():
             charge = _get_charge(acct, charge_id)
             if charge["status"] == "authorized":

@@ -75,7 +75,9 @@ def idempotency_key_reuse_accepted(client: TestClient) -> None:
     reused = client.post(
         "/charges", json={"amount": 2500, "currency": "usd", "card_token": "tok_visa4242"}, headers=headers
     )
-    assert reused.status_code in (409, 422), f"key reused with a different body accepted: {reused.status_code}"
+    assert reused.status_code in (409, 422), (
+        f"key reused with a different body accepted: {reused.status_code}"
+    )
     assert _total(client) == 1
     # The same key stays usable for the original body.
     replay = client.post(
@@ -108,7 +110,9 @@ def charges_offset_off_by_one(client: TestClient) -> None:
 def negative_amount_accepted(client: TestClient) -> None:
     for amount in (-500, 0, 49):
         resp = client.post(
-            "/charges", json={"amount": amount, "currency": "usd", "card_token": "tok_visa4242"}, headers=ALICE
+            "/charges",
+            json={"amount": amount, "currency": "usd", "card_token": "tok_visa4242"},
+            headers=ALICE,
         )
         assert resp.status_code in (400, 422), f"amount {amount} accepted: {resp.status_code}"
     assert _total(client) == 0
@@ -139,7 +143,9 @@ def smoke(client: TestClient) -> None:
     assert client.get("/charges", headers=BOB).json()["total"] == 0
     assert client.get("/charges", params={"limit": 0}, headers=ALICE).status_code == 422
     assert client.post("/charges", content=b"{not json", headers=ALICE).status_code == 400
-    bad = client.post("/charges", json={"amount": "1000", "currency": "usd", "card_token": "tok_visa4242"}, headers=ALICE)
+    bad = client.post(
+        "/charges", json={"amount": "1000", "currency": "usd", "card_token": "tok_visa4242"}, headers=ALICE
+    )
     assert bad.status_code == 422
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -107,6 +108,10 @@ async def _parse(request: Request, model: type[M], *, allow_empty: bool = False)
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise ApiError(422, "validation_error", "The request body must be a JSON object.")
+    # Optional request fields may be omitted, but none of them is nullable.
+    nulls = sorted(key for key, value in data.items() if value is None and key in model.model_fields)
+    if nulls:
+        raise ApiError(422, "validation_error", f"{', '.join(nulls)} must not be null.")
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -145,9 +150,19 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"code": code, "message": str(exc.detail)}, exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # One route per method: list the methods of every route matching the path.
+            allowed = {
+                method
+                for route in app.routes
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+            headers["Allow"] = ", ".join(sorted(allowed))
+        return JSONResponse({"code": code, "message": str(exc.detail)}, exc.status_code, headers=headers)
 
     async def account(x_api_key: Annotated[str | None, Header()] = None) -> str:
         acct = API_KEYS.get(x_api_key or "")
@@ -199,9 +214,7 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
         if not has_percent and not has_amount:
             raise ApiError(422, "discount_required", "Exactly one of percent_off and amount_off is required.")
         if has_percent and has_amount and "coupon-both-discounts-accepted" not in bugs:
-            raise ApiError(
-                422, "conflicting_discounts", "percent_off and amount_off are mutually exclusive."
-            )
+            raise ApiError(422, "conflicting_discounts", "percent_off and amount_off are mutually exclusive.")
         if has_amount and body.currency is None:
             raise ApiError(422, "currency_required", "currency is required with amount_off.")
         if not has_amount and body.currency is not None:
@@ -303,7 +316,11 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
     @app.post("/subscriptions/{subscription_id}/pause")
     async def pause_subscription(subscription_id: str, acct: Account) -> dict[str, Any]:
         sub = owned(subscriptions, acct, subscription_id, "subscription")
-        allowed = ("trialing", "active", "canceled") if "pause-canceled-subscription" in bugs else ("trialing", "active")
+        allowed = (
+            ("trialing", "active", "canceled")
+            if "pause-canceled-subscription" in bugs
+            else ("trialing", "active")
+        )
         if sub["status"] not in allowed:
             raise ApiError(409, "invalid_transition", f"A {sub['status']} subscription cannot be paused.")
         sub["status"] = "paused"
@@ -338,7 +355,9 @@ def create_app(bugs: frozenset[str] = frozenset()) -> FastAPI:
     async def create_invoice(subscription_id: str, acct: Account) -> JSONResponse:
         sub = owned(subscriptions, acct, subscription_id, "subscription")
         if sub["status"] != "active":
-            raise ApiError(409, "subscription_not_active", "Invoices can only be created for active subscriptions.")
+            raise ApiError(
+                409, "subscription_not_active", "Invoices can only be created for active subscriptions."
+            )
         plan = plans[sub["plan_id"]]
         now = _now()
         period_end = _add_months(now, 1 if plan["interval"] == "month" else 12)
