@@ -1,0 +1,339 @@
+"""What the heuristic rules know about an API: resources, their lifecycle operations, references between
+them, and the body fields that matter for scenarios.
+
+This is a deliberately small, structural reading of the spec model (paths, methods, field names, types)
+so the rules can build complete scenarios: to call `POST /a/{a_id}/b` a scenario must first create an
+`a`; to send `body.c_id` it must first create a `c`. It never relies on a particular API's names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._constraints import Relation, relations
+from crossfield.spec._fields import merged_object, resolve_local
+from crossfield.spec.model import Api, Field, Operation
+
+_PARAM = re.compile(r"^\{([^}]+)\}$")
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.strip("/").split("/") if s]
+
+
+def _is_param(segment: str) -> bool:
+    return _PARAM.match(segment) is not None
+
+
+def _param_name(segment: str) -> str:
+    m = _PARAM.match(segment)
+    return m.group(1) if m else segment
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """`POST /things/{id}/verb`: a state change of one object."""
+
+    verb: str
+    op: Operation
+
+
+@dataclass(slots=True)
+class Resource:
+    """A collection of objects addressed by the same paths."""
+
+    key: str
+    """the collection path, e.g. `/loans` or `/loans/{loan_id}/fines`"""
+    name: str
+    """singular name of the collection, e.g. `loan`"""
+    item_path: str | None = None
+    id_param: str | None = None
+    create: Operation | None = None
+    list_op: Operation | None = None
+    get: Operation | None = None
+    update: Operation | None = None
+    delete: Operation | None = None
+    actions: list[Action] = field(default_factory=list)
+    parent: Resource | None = None
+    singleton: bool = False
+    """`/me`, `/profile`: one object per caller, read and replaced without an id"""
+    parent_param: str | None = None
+    """the path parameter of the collection path that holds the parent's id"""
+
+    @property
+    def id_pointer(self) -> str | None:
+        """Where the create response carries the new object's id."""
+        op = self.create
+        if op is None:
+            return None
+        names = {f.path[len("response.") :]: f for f in op.fields if f.location == "response"}
+        for cand in ("id", f"{self.name}_id", f"{self.name}Id", "uuid", "key"):
+            if cand in names:
+                return "/" + cand
+        if self.id_param and self.id_param in names:
+            return "/" + self.id_param
+        return None
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        """The object's representation: response fields of get (or create), by top-level-relative path."""
+        for op in (self.get, self.create, self.update):
+            if op is None:
+                continue
+            out = {f.path[len("response.") :]: f for f in op.fields if f.location == "response"}
+            if out:
+                return out
+        return {}
+
+    def action(self, verb: str) -> Action | None:
+        for a in self.actions:
+            if a.verb == verb:
+                return a
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A request field that carries another resource's id."""
+
+    field: Field
+    target: Resource
+
+
+@dataclass
+class Analysis:
+    """The structural facts the rules share, computed once per API."""
+
+    api: Api
+    resources: dict[str, Resource]
+    by_op: dict[str, Resource]
+    op_role: dict[str, str]
+    _relations: dict[str, tuple[Relation, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def by_name(self) -> dict[str, list[Resource]]:
+        out: dict[str, list[Resource]] = {}
+        for r in self.resources.values():
+            out.setdefault(r.name, []).append(r)
+        return out
+
+    def resource_for_name(self, stem: str) -> Resource | None:
+        """The creatable resource a reference stem (`book` of `book_id`) points to."""
+        key = V.norm(stem)
+        if not key:
+            return None
+        cands = self.by_name.get(key, [])
+        if not cands:
+            last = key.split("_")[-1]
+            cands = [r for r in self.resources.values() if r.name == last or r.name.endswith("_" + key)]
+        cands = [r for r in cands if r.create is not None]
+        if not cands:
+            return None
+        cands.sort(key=lambda r: (r.parent is not None, len(r.key), r.key))
+        return cands[0]
+
+    def reference_stem(self, f: Field) -> str | None:
+        """`room_id` -> `room`; `roomId` -> `room`; a bare `room` string field -> `room`."""
+        name = f.name
+        if f.type not in (None, "string", "integer"):
+            return None
+        for suf in V.ID_SUFFIXES:
+            if name.endswith(suf) and len(name) > len(suf):
+                return name[: -len(suf)]
+        ws = V.words(name)
+        if len(ws) >= 2 and ws[-1] in V.ID_WORDS:
+            return "_".join(ws[:-1])
+        if f.type == "string" and f.format is None and f.enum is None and V.norm(name) in self.by_name:
+            return name
+        return None
+
+    def references(self, op: Operation, *, location: str = "body") -> list[Reference]:
+        """Request fields of `op` that carry the id of a creatable resource."""
+        out: list[Reference] = []
+        own = self.by_op.get(op.id)
+        for f in op.fields:
+            if f.location != location or f.read_only:
+                continue
+            stem = self.reference_stem(f)
+            if stem is None:
+                continue
+            target = self.resource_for_name(stem)
+            if target is None or (own is not None and target is own and self.op_role.get(op.id) == "create"):
+                continue
+            out.append(Reference(f, target))
+        return out
+
+    def path_resources(self, op: Operation) -> dict[str, Resource]:
+        """Path parameters of `op` mapped to the resource whose id they carry."""
+        out: dict[str, Resource] = {}
+        segs = _segments(op.path)
+        for i, seg in enumerate(segs):
+            if not _is_param(seg):
+                continue
+            prefix = "/" + "/".join(segs[:i])
+            res = self.resources.get(prefix)
+            if res is not None and res.create is not None:
+                out[_param_name(seg)] = res
+                continue
+            target = self.resource_for_name(self.reference_stem_of_param(_param_name(seg)) or "")
+            if target is not None:
+                out[_param_name(seg)] = target
+        return out
+
+    @staticmethod
+    def reference_stem_of_param(name: str) -> str | None:
+        for suf in V.ID_SUFFIXES:
+            if name.endswith(suf) and len(name) > len(suf):
+                return name[: -len(suf)]
+        return name or None
+
+    def body_props(self, op: Operation) -> tuple[dict[str, Any], set[str]]:
+        """Top-level properties and required names of the request body."""
+        schema = op.body_schema
+        if schema is None:
+            return {}, set()
+        props, required = merged_object(schema, self.api.schema_defs)
+        return props, required
+
+    def body_schema(self, op: Operation) -> Mapping[str, Any]:
+        schema = op.body_schema
+        return resolve_local(schema, self.api.schema_defs) if schema is not None else {}
+
+    def top_field(self, op: Operation, name: str) -> Field | None:
+        return op.field("body." + name)
+
+    def response_fields(self, op: Operation) -> dict[str, Field]:
+        return {f.path[len("response.") :]: f for f in op.fields if f.location == "response"}
+
+    def relations(self, op: Operation) -> tuple[Relation, ...]:
+        """The request-field relations of `op` (cached: rules ask for them repeatedly)."""
+        cached = self._relations.get(op.id)
+        if cached is None:
+            cached = relations(self.api, op)
+            self._relations[op.id] = cached
+        return cached
+
+    def me(self) -> Resource | None:
+        """The caller's own profile (`GET /users/me`), whose id names the caller."""
+        for r in self.iter_resources():
+            if r.singleton and r.get is not None and "id" in r.fields:
+                return r
+        return None
+
+    def iter_resources(self) -> Iterable[Resource]:
+        return (self.resources[k] for k in sorted(self.resources))
+
+
+def analyze(api: Api) -> Analysis:
+    """Group operations into resources by path shape and method."""
+    resources: dict[str, Resource] = {}
+    op_role: dict[str, str] = {}
+    by_op: dict[str, Resource] = {}
+    paths: dict[str, dict[str, Operation]] = {}
+    for op in api.operations:
+        paths.setdefault(op.path.rstrip("/") or "/", {})[op.method.lower()] = op
+
+    def res(key: str) -> Resource:
+        r = resources.get(key)
+        if r is None:
+            segs = _segments(key)
+            name = V.norm(segs[-1]) if segs else "root"
+            r = Resource(key=key, name=name)
+            resources[key] = r
+        return r
+
+    for path in sorted(paths):
+        segs = _segments(path)
+        if not segs:
+            continue
+        methods = paths[path]
+        last = segs[-1]
+        if _is_param(last):
+            collection = "/" + "/".join(segs[:-1])
+            if len(segs) < 2 or _is_param(segs[-2]):
+                continue
+            r = res(collection)
+            r.item_path, r.id_param = path, _param_name(last)
+            for method, role in (
+                ("get", "get"),
+                ("patch", "update"),
+                ("put", "update"),
+                ("delete", "delete"),
+            ):
+                found = methods.get(method)
+                if found is not None and getattr(r, role) is None:
+                    setattr(r, role, found)
+                    op_role[found.id], by_op[found.id] = role, r
+            post = methods.get("post")
+            if post is not None and r.update is None:
+                r.update = post
+                op_role[post.id], by_op[post.id] = "update", r
+            continue
+        sub_item = any(
+            p.startswith(path + "/") and _is_param(_segments(p)[len(segs)]) for p in paths if p != path
+        )
+        is_action = (
+            len(segs) >= 2
+            and _is_param(segs[-2])
+            and "get" not in methods
+            and not sub_item
+            and (V.norm(last) in _ACTION_LIKE or not last.endswith("s"))
+        )
+        if is_action:
+            owner_path = "/" + "/".join(segs[:-1])
+            collection = "/" + "/".join(segs[:-2])
+            r = res(collection)
+            if r.item_path is None:
+                r.item_path, r.id_param = owner_path, _param_name(segs[-2])
+            for method in ("post", "put", "patch", "delete"):
+                found = methods.get(method)
+                if found is not None:
+                    r.actions.append(Action(V.norm(last).replace("_", ""), found))
+                    op_role[found.id], by_op[found.id] = "action", r
+            continue
+        if V.norm(last) in _SINGLETONS:
+            r = res(path)
+            r.singleton = True
+            for method, role in (("get", "get"), ("patch", "update"), ("put", "update")):
+                found = methods.get(method)
+                if found is not None and getattr(r, role) is None:
+                    setattr(r, role, found)
+                    op_role[found.id], by_op[found.id] = role, r
+            continue
+        r = res(path)
+        if "post" in methods:
+            r.create = methods["post"]
+            op_role[r.create.id], by_op[r.create.id] = "create", r
+        if "get" in methods:
+            r.list_op = methods["get"]
+            op_role[r.list_op.id], by_op[r.list_op.id] = "list", r
+        if "put" in methods and r.create is None:
+            r.create = methods["put"]
+            op_role[r.create.id], by_op[r.create.id] = "create", r
+    for r in resources.values():
+        segs = _segments(r.key)
+        if len(segs) >= 2 and _is_param(segs[-2]):
+            parent_path = "/" + "/".join(segs[:-2])
+            parent = resources.get(parent_path)
+            if parent is not None:
+                r.parent, r.parent_param = parent, _param_name(segs[-2])
+    return Analysis(api=api, resources=resources, by_op=by_op, op_role=op_role)
+
+
+_SINGLETONS = frozenset(
+    {"me", "self", "current", "profile", "whoami", "myself", "current_user", "my_profile", "account"}
+)
+
+_ACTION_LIKE = (
+    V.TERMINAL_VERBS
+    | V.ONCE_VERBS
+    | frozenset(V.INVERSE_VERBS)
+    | frozenset(
+        {"pause", "hold", "freeze", "renew", "extend", "retry", "resend", "reset", "transition", "process"}
+    )
+)

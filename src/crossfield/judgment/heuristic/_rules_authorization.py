@@ -1,0 +1,282 @@
+"""Authorization and ownership: another identity must not read or change an object it does not own.
+
+An object is treated as owned when its representation has an owner field (`owner_id`, `created_by`,
+`organizer_id`...) or the API's prose says objects belong to their creator, and the spec does not
+describe it as shared. The object is created as the main identity; the second identity's call is
+refused; then the owner reads it (positive control, state unchanged) and, for a change, performs the
+same call successfully, which proves the refusal was about the identity.
+"""
+
+from __future__ import annotations
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Resource
+from crossfield.judgment.heuristic._scenario import (
+    OK,
+    REJECTED,
+    Candidate,
+    Context,
+    LiteralValue,
+    _article,
+    candidate,
+    state_field,
+)
+from crossfield.judgment.models import (
+    Capture,
+    CapturedValue,
+    Category,
+    CollectionExpectation,
+    Expectation,
+    RelationExpectation,
+    Severity,
+    UniqueValue,
+    Value,
+)
+from crossfield.spec.model import Operation
+
+
+def owned(ctx: Context, res: Resource) -> bool:
+    fields = res.fields
+    has_owner_field = any(
+        V.norm(k).replace("_", "") in {o.replace("_", "") for o in V.OWNER_FIELDS} and "." not in k
+        for k in fields
+    )
+    api_text = ctx.api.description
+    tag_text = " ".join(op.description for op in (res.create, res.get) if op is not None)
+    if has_owner_field and not V.SHARED_PROSE.search(tag_text):
+        return True
+    if V.OWNERSHIP_PROSE.search(api_text) and not V.SHARED_PROSE.search(api_text):
+        return True
+    return bool(V.OWNERSHIP_PROSE.search(tag_text))
+
+
+def rules(ctx: Context) -> list[Candidate]:
+    out: list[Candidate] = []
+    if not (ctx.api.security_schemes or ctx.api.security):
+        return out
+    for res in ctx.analysis.iter_resources():
+        if res.create is None or res.get is None or res.id_param is None or not owned(ctx, res):
+            continue
+        made = _read(ctx, res)
+        if made is not None:
+            out.append(made)
+        leak = _filtered_list(ctx, res)
+        if leak is not None:
+            out.append(leak)
+        changes: list[tuple[Operation, str]] = [(a.op, a.verb) for a in res.actions]
+        if res.update is not None:
+            changes.append((res.update, "update"))
+        if res.delete is not None:
+            changes.append((res.delete, "delete"))
+        for op, verb in changes:
+            made = _change(ctx, res, op, verb)
+            if made is not None:
+                out.append(made)
+    return out
+
+
+def _read(ctx: Context, res: Resource) -> Candidate | None:
+    assert res.get is not None and res.create is not None
+    b = ctx.builder
+    sc = b.scenario()
+    obj = sc.ensure(res, fresh=True)
+    if obj is None:
+        return None
+    if (
+        b.call(
+            sc,
+            res.get,
+            obj,
+            identity=ctx.other,
+            expect=[REJECTED],
+            name="read_as_other",
+            note="violation: another identity reads it",
+        )
+        is None
+    ):
+        return None
+    b.call(
+        sc, res.get, obj, expect=[OK], name="read_as_owner", note="positive control: the owner can read it"
+    )
+    return candidate(
+        res.get,
+        title=f"{res.get.id}: another identity cannot read {_article(res.name)} it does not own",
+        rationale="Object-level authorization is easy to forget on one handler; ids are guessable or leak, so any user could read others' objects.",
+        category=Category.AUTHORIZATION,
+        severity=Severity.HIGH,
+        confidence=0.7,
+        fields=[
+            (res.get, f"path.{res.id_param}"),
+            (res.create, "response" + (res.id_pointer or "/id").replace("/", ".")),
+        ],
+        steps=sc.steps,
+    )
+
+
+def _change(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate | None:
+    assert res.get is not None and res.create is not None
+    if V.INVERSE_VERBS.get(verb) and any(a.verb in V.INVERSE_VERBS[verb] for a in res.actions):
+        return None  # needs a prior action; covered by the other verbs
+    from crossfield.judgment.heuristic._rules_state import _prepare
+
+    b = ctx.builder
+    sc = b.scenario(knobs={res.key: _prepare(ctx, res, verb)})
+    obj = sc.ensure(res, fresh=True)
+    if obj is None:
+        return None
+    partial = op is res.update
+    from crossfield.judgment.heuristic._rules_state import _update_fields
+
+    include = frozenset(_update_fields(ctx, op)) if partial else frozenset()
+    if partial and not include:
+        return None
+    st = state_field(res)
+    caps: list[Capture] = []
+    if st is not None:
+        cap = sc.name(f"{res.name}_{st}")
+        caps = [Capture(name=cap, pointer=f"/{st}")]
+        sc.steps[-1] = sc.steps[-1].model_copy(update={"captures": [*sc.steps[-1].captures, *caps]})
+    v = b.invoke(
+        sc,
+        op,
+        on=obj,
+        identity=ctx.other,
+        partial=partial,
+        include=include,
+        expect=[REJECTED],
+        name=f"{_slug(verb)}_as_other",
+        note=f"violation: another identity tries `{verb}`",
+    )
+    if v is None:
+        return None
+    expect: list[Expectation] = [OK]
+    if caps and st is not None:
+        expect.append(
+            RelationExpectation(pointer=f"/{st}", op="eq", against=CapturedValue(name=caps[0].name))
+        )
+    b.call(
+        sc,
+        res.get,
+        obj,
+        expect=expect,
+        name="owner_reads",
+        note="positive control: the owner still sees it unchanged",
+    )
+    if (
+        b.invoke(
+            sc,
+            op,
+            on=obj,
+            partial=partial,
+            include=include,
+            expect=[OK],
+            name=f"{_slug(verb)}_as_owner",
+            note=f"positive control: the owner can `{verb}` it",
+        )
+        is None
+    ):
+        return None
+    id_field = next((p.field_path for p in op.parameters_in("path") if p.name == res.id_param), None)
+    if id_field is None:
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: another identity cannot {verb} {_article(res.name)} it does not own",
+        rationale="State-changing handlers often look objects up by id without the owner check the read handler has.",
+        category=Category.AUTHORIZATION,
+        severity=Severity.CRITICAL
+        if verb in ("delete", "update") or verb in V.TERMINAL_VERBS
+        else Severity.HIGH,
+        confidence=0.75,
+        fields=[(op, id_field), (res.create, "response" + (res.id_pointer or "/id").replace("/", "."))],
+        steps=sc.steps,
+    )
+
+
+def _slug(text: str) -> str:
+    return "_".join(V.words(text))[:24] or "call"
+
+
+def _filtered_list(ctx: Context, res: Resource) -> Candidate | None:
+    """A list filter must not widen the list to other owners' objects: the owner's filtered list has the
+    object (positive control), another identity's list with the same filter does not."""
+    op, create = res.list_op, res.create
+    if op is None or create is None or res.id_pointer is None:
+        return None
+    from crossfield.judgment.heuristic._rules_pagination import detect
+
+    walk = detect(ctx.analysis.response_fields(op), op, res.id_pointer)
+    paging = set(walk.fields) if walk else set()
+    items = walk.pagination.items_pointer if walk else "/data"
+    for p in op.parameters_in("query"):
+        if (
+            p.field_path in paging
+            or p.name.endswith(("_id", "Id"))
+            or p.schema.get("type") not in ("string", None)
+        ):
+            continue
+        body = next(
+            (
+                f
+                for f in create.fields
+                if f.location == "body" and f.path.count(".") == 1 and V.norm(f.name) == V.norm(p.name)
+            ),
+            None,
+        )
+        if body is None or body.type not in ("string", "array") or body.enum:
+            continue
+        value: Value = UniqueValue(name="".join(V.words(p.name)) or "filter")
+        sent: Value = value
+        if body.type == "array":
+            value = LiteralValue(value="cfprobe1")
+            sent = LiteralValue(value=["cfprobe1"])
+        b = ctx.builder
+        sc = b.scenario()
+        obj = b.create(
+            sc, res, identity=ctx.owner, overrides={body.name: sent}, note=f"an object with `{body.name}` set"
+        )
+        if obj is None:
+            return None
+        cap = CapturedValue(name=obj.capture)
+        params = {f"query.{p.name}": value}
+        b.call(
+            sc,
+            op,
+            None,
+            identity=ctx.other,
+            params=params,
+            name="other_lists_filtered",
+            expect=[
+                OK,
+                CollectionExpectation(
+                    check="not_contains", value=cap, items_pointer=items, id_pointer=res.id_pointer
+                ),
+            ],
+            note="violation if present: another identity's filtered list shows it",
+        )
+        b.call(
+            sc,
+            op,
+            None,
+            identity=ctx.owner,
+            params=params,
+            name="owner_lists_filtered",
+            expect=[
+                OK,
+                CollectionExpectation(
+                    check="contains", value=cap, items_pointer=items, id_pointer=res.id_pointer
+                ),
+            ],
+            note="positive control: the owner's filtered list shows it",
+        )
+        return candidate(
+            op,
+            title=f"{op.id}: filtering by `{p.name}` never returns other identities' {res.name.replace('_', ' ')}s",
+            rationale="A filter predicate that replaces the owner predicate instead of adding to it leaks every owner's objects.",
+            category=Category.AUTHORIZATION,
+            severity=Severity.HIGH,
+            confidence=0.65,
+            fields=[(op, p.field_path), (create, body.path)],
+            steps=sc.steps,
+        )
+    return None

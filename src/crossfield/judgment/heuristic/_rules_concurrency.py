@@ -1,0 +1,136 @@
+"""Concurrency: simultaneous requests competing for a limited supply must not over-commit it.
+
+* consumers of a stock (a referenced object's `stock`/`available`/`balance`...): 8 concurrent requests
+  of 1 unit against a stock of 3 -> at most 3 succeed, and the stock read back is never negative;
+* claims on a time slot of one object where the spec forbids overlaps: 8 identical concurrent requests
+  -> at most 1 succeeds.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crossfield.judgment.heuristic._rules_arithmetic import _count_field, _limit_field, _override_path
+from crossfield.judgment.heuristic._scenario import (
+    OK,
+    Candidate,
+    Context,
+    LiteralValue,
+    candidate,
+    role_of,
+    time_value,
+)
+from crossfield.judgment.models import Category, Expectation, GroupExpectation, RelationExpectation, Severity
+
+_N = 8
+_OVERLAP = re.compile(r"overlap|double[- ]book|at the same time|concurren|simultaneous", re.I)
+
+
+def rules(ctx: Context) -> list[Candidate]:
+    out: list[Candidate] = []
+    for res in ctx.analysis.iter_resources():
+        op = res.create
+        if op is None or op.method.lower() != "post":
+            continue
+        for ref in ctx.analysis.references(op):
+            limit = _limit_field(ref.target)
+            if limit is None or role_of(limit) != "stock":
+                continue
+            prefix = ref.field.path.rsplit(".", 1)[0] + "."
+            count = _count_field(op, prefix)
+            b = ctx.builder
+            sc = b.scenario(knobs={ref.target.key: {limit.name: LiteralValue(value=3)}})
+            target = sc.ensure(ref.target)
+            if target is None:
+                continue
+            overrides = {_override_path(count): LiteralValue(value=1)} if count is not None else {}
+            step = b.invoke(
+                sc,
+                op,
+                overrides=overrides,
+                concurrent=_N,
+                expect=[GroupExpectation(band="2xx", max_count=3)],
+                name="concurrent_requests",
+                note=f"{_N} simultaneous requests of 1 against a `{limit.name}` of 3",
+            )
+            if step is None:
+                continue
+            fields = [(op, ref.field.path), (ref.target.create, limit.path)]
+            if count is not None:
+                fields.insert(0, (op, count.path))
+            if ref.target.get is not None:
+                expect: list[Expectation] = [OK]
+                resp = ctx.analysis.response_fields(ref.target.get).get(limit.name)
+                if resp is not None:
+                    expect.append(
+                        RelationExpectation(pointer=f"/{limit.name}", op="ge", against=LiteralValue(value=0))
+                    )
+                b.call(
+                    sc,
+                    ref.target.get,
+                    target,
+                    expect=expect,
+                    name="read_back",
+                    note=f"`{limit.name}` never negative",
+                )
+            made = candidate(
+                op,
+                title=f"{op.id}: concurrent requests never take more than the {ref.target.name.replace('_', ' ')}'s `{limit.name}`",
+                rationale="A read-check-write of the supply without a lock lets simultaneous requests all pass the check and oversell.",
+                category=Category.CONCURRENCY,
+                severity=Severity.CRITICAL,
+                confidence=0.75 if _OVERLAP.search(op.description) else 0.65,
+                fields=fields,
+                steps=sc.steps,
+            )
+            if made is not None:
+                out.append(made)
+            break
+        slot = _slot(ctx, op)
+        if slot is not None:
+            out.append(slot)
+    return out
+
+
+def _slot(ctx: Context, op: object) -> Candidate | None:
+    from crossfield.spec.model import Operation
+
+    assert isinstance(op, Operation)
+    text = op.description + " " + " ".join(r.description for r in op.responses)
+    if "overlap" not in text.lower():
+        return None
+    rel = next((r for r in ctx.analysis.relations(op) if r.kind == "temporal" and r.location == "body"), None)
+    refs = [r for r in ctx.analysis.references(op) if r.field.path.count(".") == 1]
+    if rel is None or not refs:
+        return None
+    start, end = rel.fields
+    fs, fe = op.field(f"body.{start}"), op.field(f"body.{end}")
+    if fs is None or fe is None:
+        return None
+    b = ctx.builder
+    sc = b.scenario()
+    overrides = {
+        start: LiteralValue(value=time_value(fs, "start")),
+        end: LiteralValue(value=time_value(fe, "end")),
+    }
+    step = b.invoke(
+        sc,
+        op,
+        overrides=overrides,
+        concurrent=_N,
+        expect=[GroupExpectation(band="2xx", max_count=1)],
+        name="concurrent_same_slot",
+        note=f"{_N} simultaneous requests for the same interval",
+    )
+    if step is None:
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: simultaneous requests for the same interval of one `{refs[0].field.name}` yield at most one success",
+        rationale="An overlap check outside a lock lets concurrent requests for the same interval all pass it: a double booking.",
+        category=Category.CONCURRENCY,
+        severity=Severity.CRITICAL,
+        confidence=0.75 if _OVERLAP.search(text) else 0.6,
+        fields=[(op, refs[0].field.path), (op, f"body.{start}"), (op, f"body.{end}")],
+        steps=sc.steps,
+    )

@@ -1,0 +1,162 @@
+"""Idempotency keys: a replay returns the original result; a reused key with another payload is refused.
+
+Found through an idempotency header (`Idempotency-Key`, `X-Idempotency-Key`, `X-Request-Dedup`...) on a
+POST. Both requests of a replay carry the same key and byte-identical bodies (bodies are synthesized
+deterministically and every override repeats), so a correct API must answer with the same object.
+"""
+
+from __future__ import annotations
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._scenario import (
+    OK,
+    REJECTED,
+    Candidate,
+    Context,
+    LiteralValue,
+    candidate,
+    clip,
+    role_of,
+)
+from crossfield.judgment.models import (
+    Category,
+    Expectation,
+    SameResponseExpectation,
+    Severity,
+    UniqueValue,
+    Value,
+)
+from crossfield.spec.model import Field, Operation
+
+
+def rules(ctx: Context) -> list[Candidate]:
+    out: list[Candidate] = []
+    for op in ctx.api.operations:
+        if op.method.lower() != "post":
+            continue
+        header = next((p for p in op.parameters_in("header") if V.IDEMPOTENCY_HEADER.search(p.name)), None)
+        if header is None:
+            continue
+        res = ctx.analysis.by_op.get(op.id)
+        id_pointer = res.id_pointer if res is not None and res.create is op else None
+        replay = _replay(ctx, op, header.name, id_pointer)
+        if replay is not None:
+            out.append(replay)
+        reuse = _reuse(ctx, op, header.name)
+        if reuse is not None:
+            out.append(reuse)
+    return out
+
+
+def _key(name: str, tag: str) -> dict[str, Value]:
+    return {f"header.{name}": UniqueValue(name=tag)}
+
+
+def _replay(ctx: Context, op: Operation, header: str, id_pointer: str | None) -> Candidate | None:
+    b = ctx.builder
+    sc = b.scenario()
+    first = b.invoke(
+        sc, op, params=_key(header, "key_a"), expect=[OK], name="first_request", note="the original request"
+    )
+    if first is None:
+        return None
+    expect: list[Expectation] = [
+        OK,
+        SameResponseExpectation(step=first.id, pointers=[id_pointer] if id_pointer else []),
+    ]
+    replay = b.invoke(
+        sc,
+        op,
+        params=_key(header, "key_a"),
+        expect=expect,
+        name="replay_same_key",
+        note="a retry: same key, same body",
+    )
+    if replay is None or first.body != replay.body:
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: a retry with the same `{header}` returns the original result and creates nothing new",
+        rationale="Clients retry on timeouts; when the stored idempotency entry is not consulted, every retry creates (and charges) again.",
+        category=Category.IDEMPOTENCY,
+        severity=Severity.CRITICAL,
+        confidence=0.85,
+        fields=[
+            (op, f"header.{header}"),
+            (op, "response" + (id_pointer or "").replace("/", ".")),
+            *((op, f.path) for f in _body_fields(op)[:1] if not id_pointer),
+        ],
+        steps=sc.steps,
+    )
+
+
+def _body_fields(op: Operation) -> list[Field]:
+    return [f for f in op.fields if f.location == "body" and f.path.count(".") == 1 and not f.read_only]
+
+
+def _changeable(op: Operation) -> tuple[Field, Value, Value] | None:
+    """A body field and two different valid values for it."""
+    fields = sorted(
+        _body_fields(op),
+        key=lambda f: (not f.required, role_of(f) not in ("amount", "price", "count"), f.name),
+    )
+    for f in fields:
+        if f.type in ("integer", "number"):
+            base = clip(f, 1000 if role_of(f) in ("amount", "price") else 2)
+            if base is None:
+                continue
+            other = clip(f, base + 1)
+            if other is None or other == base:
+                other = clip(f, base - 1)
+            if other is not None and other != base:
+                return f, LiteralValue(value=base), LiteralValue(value=other)
+        if (
+            f.enum
+            and len([e for e in f.enum if e is not None]) >= 2
+            and not V.has_word(f.name, V.CURRENCY_WORDS)
+        ):
+            vals = [e for e in f.enum if e is not None]
+            return f, LiteralValue(value=vals[0]), LiteralValue(value=vals[1])
+    return None
+
+
+def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
+    change = _changeable(op)
+    if change is None:
+        return None
+    f, one, two = change
+    b = ctx.builder
+    sc = b.scenario()
+    first = b.invoke(
+        sc, op, params=_key(header, "key_a"), overrides={f.name: one}, expect=[OK], name="first_request"
+    )
+    reuse = b.invoke(
+        sc,
+        op,
+        params=_key(header, "key_a"),
+        overrides={f.name: two},
+        expect=[REJECTED],
+        name="same_key_other_body",
+        note=f"violation: same key, different `{f.name}`",
+    )
+    control = b.invoke(
+        sc,
+        op,
+        params=_key(header, "key_b"),
+        overrides={f.name: two},
+        expect=[OK],
+        name="fresh_key_other_body",
+        note="positive control: the changed request with a fresh key succeeds",
+    )
+    if None in (first, reuse, control):
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: reusing `{header}` with a different body is refused",
+        rationale="If the request fingerprint is not compared on replay, a changed request silently gets the original response and the change is lost.",
+        category=Category.IDEMPOTENCY,
+        severity=Severity.HIGH,
+        confidence=0.7,
+        fields=[(op, f"header.{header}"), (op, f.path)],
+        steps=sc.steps,
+    )

@@ -1,0 +1,192 @@
+"""Pagination: walking every page returns every item exactly once, and the count matches the total.
+
+The scenario creates five objects (sharing their prerequisites), then walks the list with a page size of
+2 so that page boundaries fall among them; list filters that name a prerequisite are set to it, which
+keeps the walk short on busy servers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Resource
+from crossfield.judgment.heuristic._scenario import OK, Candidate, Context, candidate
+from crossfield.judgment.models import (
+    CapturedValue,
+    Category,
+    CollectionExpectation,
+    Expectation,
+    Pagination,
+    Severity,
+    Step,
+    Value,
+)
+from crossfield.spec.model import Field, Operation
+
+_ITEMS = 5
+
+
+@dataclass(frozen=True)
+class Walk:
+    pagination: Pagination
+    fields: list[str]
+
+
+def detect(a_fields: dict[str, Field], op: Operation, id_pointer: str) -> Walk | None:
+    """The pagination style of a list operation, from its parameters and response shape."""
+    params = {V.norm(p.name).replace("_", ""): p for p in op.parameters_in("query")}
+    by_norm = {V.norm(p.name): p for p in op.parameters_in("query")}
+    by_norm.update({k: v for k, v in params.items()})
+
+    def find(vocab: frozenset[str]) -> str | None:
+        for p in op.parameters_in("query"):
+            n = "_".join(V.words(p.name))
+            if n in vocab or n.replace("_", "") in vocab:
+                return p.name
+        return None
+
+    size = find(V.SIZE_PARAMS)
+    offset = find(V.OFFSET_PARAMS)
+    page = find(V.PAGE_PARAMS)
+    cursor = find(V.CURSOR_PARAMS)
+    tops = {k: f for k, f in a_fields.items() if "." not in k and "[" not in k}
+    arrays = [
+        k for k, f in tops.items() if f.type == "array" and f"{k}[]{id_pointer.replace('/', '.')}" in a_fields
+    ]
+    items_pointer: str | None = None
+    for cand in V.ITEMS_FIELDS:
+        if cand in arrays:
+            items_pointer = "/" + cand
+            break
+    if items_pointer is None and len(arrays) == 1:
+        items_pointer = "/" + arrays[0]
+    if items_pointer is None and any(k.startswith("[]") for k in a_fields):
+        items_pointer = ""
+    if items_pointer is None or size is None:
+        return None
+    total = next((k for k, f in tops.items() if _n(k) in V.TOTAL_FIELDS and f.type == "integer"), None)
+    has_more = next((k for k, f in tops.items() if _n(k) in V.HAS_MORE_FIELDS and f.type == "boolean"), None)
+    common: dict[str, Any] = {
+        "page_size": 2,
+        "size_param": f"query.{size}",
+        "items_pointer": items_pointer,
+        "total_pointer": f"/{total}" if total else None,
+        "has_more_pointer": f"/{has_more}" if has_more else None,
+        "max_pages": 500,
+    }
+    if offset is not None:
+        return Walk(
+            Pagination(style="offset", offset_param=f"query.{offset}", **common),
+            [f"query.{offset}", f"query.{size}"],
+        )
+    if page is not None:
+        p = op.parameter("query", page)
+        first = 1
+        if p is not None:
+            mn = p.schema.get("minimum")
+            df = p.schema.get("default")
+            first = int(mn) if isinstance(mn, int) else int(df) if isinstance(df, int) else 1
+        return Walk(
+            Pagination(style="page", page_param=f"query.{page}", first_page=first, **common),
+            [f"query.{page}", f"query.{size}"],
+        )
+    if cursor is not None:
+        norm = _n(cursor)
+        if norm in V.AFTER_ITEM_PARAMS:
+            pag = Pagination(
+                style="cursor", cursor_param=f"query.{cursor}", cursor_from_last_item=id_pointer, **common
+            )
+            return Walk(pag, [f"query.{cursor}", f"query.{size}"])
+        nxt = next(
+            (k for k in tops if (_n(k) in V.NEXT_CURSOR_FIELDS and k != cursor) or _n(k) == norm), None
+        )
+        if nxt is None:
+            return None
+        pag = Pagination(style="cursor", cursor_param=f"query.{cursor}", cursor_pointer=f"/{nxt}", **common)
+        return Walk(pag, [f"query.{cursor}", f"query.{size}"])
+    return None
+
+
+def _n(name: str) -> str:
+    return "_".join(V.words(name))
+
+
+def rules(ctx: Context) -> list[Candidate]:
+    out: list[Candidate] = []
+    for res in ctx.analysis.iter_resources():
+        made = _walk(ctx, res)
+        if made is not None:
+            out.append(made)
+    return out
+
+
+def _walk(ctx: Context, res: Resource) -> Candidate | None:
+    op = res.list_op
+    if op is None or res.create is None or res.id_pointer is None:
+        return None
+    fields = ctx.analysis.response_fields(op)
+    walk = detect(fields, op, res.id_pointer)
+    if walk is None:
+        return None
+    b = ctx.builder
+    sc = b.scenario()
+    ids: list[Value] = []
+    for i in range(_ITEMS):
+        sc.variant = i
+        obj = b.create(sc, res, identity=ctx.owner, note=f"item {i + 1} of {_ITEMS}")
+        if obj is None:
+            return None
+        ids.append(CapturedValue(name=obj.capture))
+    sc.variant = 0
+    params: dict[str, Value] = {}
+    for p in op.parameters_in("query"):
+        stem = ctx.analysis.reference_stem_of_param(p.name) if p.name.endswith(("_id", "Id")) else None
+        target = ctx.analysis.resource_for_name(stem) if stem else None
+        shared = sc.shared.get((target.key, ctx.owner)) if target is not None else None
+        if shared is not None:
+            params[f"query.{p.name}"] = CapturedValue(name=shared.capture)
+    first_obj_path = {}
+    if res.parent is not None and res.parent_param:
+        parent = sc.shared.get((res.parent.key, ctx.owner))
+        if parent is None:
+            return None
+        first_obj_path[f"path.{res.parent_param}"] = CapturedValue(name=parent.capture)
+    path = b.path_params(sc, op, identity=ctx.owner, known=first_obj_path)
+    if path is None:
+        return None
+    params.update(path)
+    params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param or ""}))
+    expect: list[Expectation] = [
+        OK,
+        CollectionExpectation(check="each_once", ids=ids, id_pointer=res.id_pointer),
+    ]
+    if walk.pagination.total_pointer:
+        expect.append(CollectionExpectation(check="count_equals_total"))
+    sc.add(
+        Step(
+            id=sc.name("walk_all_pages"),
+            operation=op.id,
+            params=params,
+            paginate=walk.pagination,
+            expect=expect,
+            note="walk every page with a small page size",
+        )
+    )
+    extra = (
+        [(op, "response" + (walk.pagination.total_pointer or "").replace("/", "."))]
+        if walk.pagination.total_pointer
+        else []
+    )
+    return candidate(
+        op,
+        title=f"{op.id}: walking all pages returns every {res.name.replace('_', ' ')} exactly once"
+        + (" and as many as the total" if walk.pagination.total_pointer else ""),
+        rationale="Off-by-one errors at page boundaries (inclusive cursors, offset+1, totals that count the page) skip or repeat items silently.",
+        category=Category.PAGINATION,
+        severity=Severity.MEDIUM,
+        confidence=0.8,
+        fields=[*((op, f) for f in walk.fields), *extra],
+        steps=sc.steps,
+    )

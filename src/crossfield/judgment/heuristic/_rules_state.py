@@ -1,0 +1,317 @@
+"""State transitions: what an object's lifecycle actions may do after a terminal action.
+
+Two claims, both built from the action verbs on `/things/{id}/<verb>` paths:
+
+* a terminal or once-only action (cancel, void, capture, ...) applied twice: the first succeeds (positive
+  control), the second is refused, and the object's state is unchanged by the refusal;
+* after a terminal action, every other state-changing action (pause, resume, update, adding children)
+  is refused, while the same action on a fresh object (brought into the state it needs: `resume` after
+  `pause`) succeeds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Action, Resource
+from crossfield.judgment.heuristic._scenario import (
+    OK,
+    REJECTED,
+    Candidate,
+    Context,
+    LiteralValue,
+    Obj,
+    Scenario,
+    _article,
+    candidate,
+    mentions_rule,
+    state_field,
+)
+from crossfield.judgment.models import (
+    Capture,
+    CapturedValue,
+    Category,
+    Expectation,
+    RelationExpectation,
+    Severity,
+    Value,
+)
+from crossfield.spec.model import Operation
+
+
+def rules(ctx: Context) -> list[Candidate]:
+    out: list[Candidate] = []
+    for res in ctx.analysis.iter_resources():
+        if res.create is None or not res.actions:
+            continue
+        for action in res.actions:
+            if action.verb in V.FINAL_VERBS or action.verb in V.ONCE_VERBS or action.verb in V.TERMINAL_VERBS:
+                made = _twice(ctx, res, action)
+                if made is not None:
+                    out.append(made)
+        for terminal in res.actions:
+            if terminal.verb not in V.FINAL_VERBS:
+                continue
+            for other in res.actions:
+                if other is terminal or (
+                    other.verb in V.INVERSE_VERBS and terminal.verb in V.INVERSE_VERBS[other.verb]
+                ):
+                    continue
+                made = _after_terminal(ctx, res, terminal, other.op, other.verb)
+                if made is not None:
+                    out.append(made)
+            if res.update is not None and res.update.body_schema is not None:
+                made = _after_terminal(ctx, res, terminal, res.update, "update")
+                if made is not None:
+                    out.append(made)
+            for child in ctx.analysis.iter_resources():
+                if child.parent is res and child.create is not None and child.create.method.lower() == "post":
+                    made = _after_terminal(ctx, res, terminal, child.create, f"create {child.name}")
+                    if made is not None:
+                        out.append(made)
+    return out
+
+
+def _prepare(ctx: Context, res: Resource, verb: str) -> dict[str, Value]:
+    """Create-body overrides that make `verb` applicable: `capture: false` before a `capture` action."""
+    if res.create is None:
+        return {}
+    out: dict[str, Value] = {}
+    for f in res.create.fields:
+        if f.location != "body" or f.path.count(".") != 1 or f.type != "boolean":
+            continue
+        ws = V.words(f.name)
+        if (
+            ws
+            and V.singular(ws[-1]) == verb
+            and (len(ws) == 1 or ws[0] in ("auto", "automatic", "immediate"))
+        ):
+            out[f.name] = LiteralValue(value=False)
+    return out
+
+
+def _prereq_actions(res: Resource, verb: str) -> list[Action]:
+    """Actions that bring a fresh object into the state `verb` needs (`pause` before `resume`)."""
+    needs = V.INVERSE_VERBS.get(verb, frozenset())
+    return [a for a in res.actions if a.verb in needs][:1]
+
+
+def _fresh(ctx: Context, sc: Scenario, res: Resource, verb: str) -> Obj | None:
+    return ctx.builder.create(
+        sc, res, identity=ctx.owner, overrides=_prepare(ctx, res, verb), note=f"a fresh {res.name}"
+    )
+
+
+def _state_capture(sc: Scenario, res: Resource) -> tuple[list[Capture], str | None]:
+    name = state_field(res)
+    if name is None:
+        return [], None
+    cap = sc.name(f"{res.name}_{name}")
+    return [Capture(name=cap, pointer=f"/{name}")], cap
+
+
+def _twice(ctx: Context, res: Resource, action: Action) -> Candidate | None:
+    op = action.op
+    if _prereq_actions(res, action.verb) or action.verb in V.INVERSE_VERBS:
+        return None
+    b = ctx.builder
+    sc = b.scenario()
+    obj = _fresh(ctx, sc, res, action.verb)
+    if obj is None:
+        return None
+    caps, cap = _state_capture(sc, res)
+    first = b.call(
+        sc,
+        op,
+        obj,
+        expect=[OK],
+        name=f"first_{action.verb}",
+        captures=caps,
+        note="positive control: the first time succeeds",
+    )
+    second = b.call(
+        sc, op, obj, expect=[REJECTED], name=f"second_{action.verb}", note="violation: the same action again"
+    )
+    if first is None or second is None:
+        return None
+    fields: list[tuple[Operation | None, str]] = [(op, f"path.{res.id_param}")]
+    if res.get is not None:
+        expect: list[Expectation] = [OK]
+        if cap is not None:
+            name = state_field(res)
+            expect.append(RelationExpectation(pointer=f"/{name}", op="eq", against=CapturedValue(name=cap)))
+            fields.append((res.get, f"response.{name}"))
+        b.call(
+            sc,
+            res.get,
+            obj,
+            expect=expect,
+            name="read_back",
+            note="the refused repeat left the state unchanged",
+        )
+    if len(fields) < 2:
+        fields.append((res.create, "response" + (res.id_pointer or "/id").replace("/", ".")))
+    text = op.description + " " + " ".join(r.description for r in op.responses)
+    final = action.verb in V.FINAL_VERBS
+    conf = 0.6 + (0.2 if mentions_rule(text) else 0.0) + (0.05 if final else 0.0)
+    return candidate(
+        op,
+        title=f"{op.id}: a second {action.verb} of the same {res.name.replace('_', ' ')} is refused",
+        rationale=f"`{action.verb}` moves the object out of the state that allows it; repeating it must not apply its effects (refunds, stock, billing) twice.",
+        category=Category.STATE_TRANSITION,
+        severity=Severity.HIGH if final else Severity.MEDIUM,
+        confidence=conf,
+        fields=fields,
+        steps=sc.steps,
+    )
+
+
+def _after_terminal(
+    ctx: Context, res: Resource, terminal: Action, op: Operation, verb: str
+) -> Candidate | None:
+    """After `terminal`, `op` (another action, an update, a child create) is refused."""
+    b = ctx.builder
+    sc = b.scenario()
+    plain_verb = verb.split(" ")[0]
+    # positive control: on a fresh object, brought into the state the action needs, the action succeeds
+    control = _fresh(ctx, sc, res, plain_verb)
+    if control is None:
+        return None
+    for prep in _prereq_actions(res, plain_verb):
+        if (
+            b.call(
+                sc,
+                prep.op,
+                control,
+                expect=[OK],
+                name=f"{prep.verb}_control",
+                note=f"bring the control object into the state `{verb}` needs",
+            )
+            is None
+        ):
+            return None
+    is_child = ctx.analysis.by_op.get(op.id) is not res
+    partial = op is res.update
+    body_kw: dict[str, Any] = (
+        {"partial": True, "include": frozenset(_update_fields(ctx, op))} if partial else {}
+    )
+    if is_child:
+        control_step = b.invoke(
+            sc,
+            op,
+            on=control,
+            expect=[OK],
+            name=f"{_slug(verb)}_control",
+            note=f"positive control: `{verb}` on a live object",
+        )
+    else:
+        control_step = b.invoke(
+            sc,
+            op,
+            on=control,
+            expect=[OK],
+            name=f"{_slug(verb)}_control",
+            note=f"positive control: `{verb}` on a live object",
+            **body_kw,
+        )
+    if control_step is None:
+        return None
+    target = _fresh(ctx, sc, res, plain_verb)
+    if target is None:
+        return None
+    for prep in _prereq_actions(res, plain_verb):
+        if b.call(sc, prep.op, target, expect=[OK], name=f"{prep.verb}_target") is None:
+            return None
+    caps, cap = _state_capture(sc, res)
+    if (
+        b.call(
+            sc,
+            terminal.op,
+            target,
+            expect=[OK],
+            name=f"{terminal.verb}_target",
+            captures=caps,
+            note=f"bring the object into the final state with `{terminal.verb}`",
+        )
+        is None
+    ):
+        return None
+    if is_child:
+        violation = b.invoke(
+            sc,
+            op,
+            on=target,
+            expect=[REJECTED],
+            name=f"{_slug(verb)}_after_{terminal.verb}",
+            note=f"violation: `{verb}` after `{terminal.verb}`",
+        )
+    else:
+        violation = b.invoke(
+            sc,
+            op,
+            on=target,
+            expect=[REJECTED],
+            name=f"{_slug(verb)}_after_{terminal.verb}",
+            note=f"violation: `{verb}` after `{terminal.verb}`",
+            **body_kw,
+        )
+    if violation is None:
+        return None
+    id_param = res.id_param or ""
+    fields: list[tuple[Operation | None, str]] = [(terminal.op, f"path.{id_param}")]
+    path_of_op = next((p.field_path for p in op.parameters_in("path") if p.name == id_param), None) or next(
+        (p.field_path for p in op.parameters_in("path")), None
+    )
+    if path_of_op:
+        fields.append((op, path_of_op))
+    if res.get is not None:
+        expect: list[Expectation] = [OK]
+        name = state_field(res)
+        if cap is not None and name is not None:
+            expect.append(RelationExpectation(pointer=f"/{name}", op="eq", against=CapturedValue(name=cap)))
+            fields.append((res.get, f"response.{name}"))
+        b.call(
+            sc,
+            res.get,
+            target,
+            expect=expect,
+            name="read_back",
+            note=f"still in the state `{terminal.verb}` left it in",
+        )
+    text = " ".join(
+        [ctx.api.description, op.description, terminal.op.description, *(r.description for r in op.responses)]
+    )
+    conf = (
+        0.55
+        + (0.2 if mentions_rule(text) else 0.0)
+        + (0.1 if "final" in text.lower() or "terminal" in text.lower() else 0.0)
+    )
+    if is_child or partial:
+        conf -= 0.1
+    return candidate(
+        op,
+        title=f"{op.id}: `{verb}` on {_article(res.name)} after `{terminal.verb}` is refused",
+        rationale=f"`{terminal.verb}` is final; a guard that only rejects the states it expects to see lets `{verb}` revive or change a finished object.",
+        category=Category.STATE_TRANSITION,
+        severity=Severity.HIGH,
+        confidence=conf,
+        fields=fields,
+        steps=sc.steps,
+    )
+
+
+def _update_fields(ctx: Context, op: Operation) -> list[str]:
+    """One simple, non-reference field to change in a partial update."""
+    props, _ = ctx.analysis.body_props(op)
+    for name in sorted(props):
+        f = op.field(f"body.{name}")
+        if f is None or f.read_only or ctx.analysis.reference_stem(f) is not None:
+            continue
+        if f.type in ("string", "integer", "number", "boolean") and not V.has_word(name, V.CURRENCY_WORDS):
+            return [name]
+    return []
+
+
+def _slug(text: str) -> str:
+    return "_".join(V.words(text))[:24] or "action"

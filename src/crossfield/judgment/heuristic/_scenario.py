@@ -1,0 +1,749 @@
+"""Shared scenario building: prerequisites, valid bodies, and the small vocabulary of steps every rule uses.
+
+A scenario must fail only for the reason it claims. So every object a risky call needs is created first
+through the API (found through path parents and `*_id` references), every body satisfies every relation
+of its operation except the one a test breaks on purpose, numbers are chosen inside their bounds and
+sharp enough for the claim (a supply of 100, a count of 1, a price of 250), dates are fixed, future and
+ordered, and currencies agree across the objects of one scenario. Rules say *what* to break; this module
+makes everything around it valid.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Analysis, Resource
+from crossfield.judgment.heuristic._constraints import Relation, is_number, is_temporal
+from crossfield.judgment.models import (
+    Body,
+    Capture,
+    CapturedValue,
+    Category,
+    ConstraintKind,
+    Expectation,
+    FieldRef,
+    HypothesisDraft,
+    LiteralValue,
+    Severity,
+    SpecEvidence,
+    StatusExpectation,
+    Step,
+    SynthesizedValue,
+    UniqueValue,
+    Value,
+)
+from crossfield.spec.model import Api, Field, Operation
+
+__all__ = [
+    "OK",
+    "REJECTED",
+    "Builder",
+    "Candidate",
+    "CapturedValue",
+    "Context",
+    "LiteralValue",
+    "Obj",
+    "Rule",
+    "Scenario",
+    "candidate",
+    "clip",
+    "currency_value",
+    "fits",
+    "mentions_rule",
+    "role_of",
+    "state_field",
+    "time_value",
+]
+
+BASE_TIME = datetime(2097, 3, 2, 9, 0, tzinfo=UTC)
+"""Far enough in the future for "must not be in the past", fixed so output is deterministic."""
+
+OK = StatusExpectation(band="2xx")
+REJECTED = StatusExpectation(band="4xx")
+
+Knobs = dict[str, dict[str, Value]]
+"""Per resource key: body overrides (dotted body paths) to apply whenever that resource is created."""
+
+
+def clip(f: Field, wanted: float) -> float | int | None:
+    """`wanted` moved inside the field's bounds (None when the bounds leave no room)."""
+    lo = f.minimum if f.minimum is not None else -math.inf
+    hi = f.maximum if f.maximum is not None else math.inf
+    integer = f.type == "integer"
+    excl_lo = f.exclusive_minimum
+    excl_hi = f.exclusive_maximum
+    if isinstance(f.schema.get("exclusiveMinimum"), bool) and f.schema.get("exclusiveMinimum"):
+        excl_lo = f.minimum
+    if isinstance(f.schema.get("exclusiveMaximum"), bool) and f.schema.get("exclusiveMaximum"):
+        excl_hi = f.maximum
+    step = 1 if integer else 0.5
+    if excl_lo is not None:
+        lo = max(lo, excl_lo + step)
+    if excl_hi is not None:
+        hi = min(hi, excl_hi - step)
+    value = min(max(wanted, lo), hi)
+    if lo > hi or math.isinf(value):
+        return None
+    if integer:
+        value = math.ceil(value) if value == lo else math.floor(value)
+        return int(value)
+    return value
+
+
+def fits(f: Field, value: float) -> bool:
+    return clip(f, value) == value
+
+
+def role_of(f: Field) -> str | None:
+    """What a number means for scenarios: 'stock', 'capacity', 'count', 'price', 'discount', 'amount'."""
+    if not is_number(f):
+        return None
+    ws = set(V.words(f.name)) | {V.singular(w) for w in V.words(f.name)}
+    if ws & {"percent", "percentage", "pct", "ratio", "rate"} and ws & {"off", "discount"}:
+        return "percent"
+    if ws & V.DISCOUNT_WORDS:
+        return "discount"
+    if ws & {
+        "stock",
+        "inventory",
+        "available",
+        "availability",
+        "remaining",
+        "onhand",
+        "supply",
+        "balance",
+        "quota",
+    }:
+        return "stock"
+    if ws & {"capacity", "occupancy"} or (ws & {"max", "maximum", "limit"} and ws & V.COUNT_WORDS):
+        return "capacity"
+    if ws & {"price", "cost", "fare", "fee", "tariff"} or (
+        ws & {"unit"} and ws & {"amount", "price", "cost"}
+    ):
+        return "price"
+    if ws & {"amount", "total", "sum", "value"}:
+        return "amount"
+    if ws & V.COUNT_WORDS:
+        return "count"
+    return None
+
+
+_ROLE_DEFAULT = {
+    "stock": 100,
+    "capacity": 50,
+    "count": 1,
+    "price": 250,
+    "amount": 1000,
+    "discount": 100,
+    "percent": 10,
+}
+
+
+@dataclass
+class Obj:
+    """An object a scenario created: its resource, the capture holding its id, its path parameters."""
+
+    resource: Resource
+    capture: str
+    step: str
+    identity: str
+    path: dict[str, Value]
+
+
+@dataclass
+class Scenario:
+    """Steps under construction, with unique step/capture names and reusable prerequisites."""
+
+    builder: Builder
+    steps: list[Step] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    shared: dict[tuple[str, str], Obj] = field(default_factory=dict)
+    knobs: Knobs = field(default_factory=dict)
+    include_refs: set[str] = field(default_factory=set)
+    """reference field names to fill even when optional (a coupon the claim needs)"""
+    variant: int = 0
+    created: dict[str, int] = field(default_factory=dict)
+
+    def name(self, base: str) -> str:
+        base = _ident(base)
+        candidate, n = base, 2
+        while candidate in self.names:
+            candidate = f"{base[:44]}_{n}"
+            n += 1
+        self.names.add(candidate)
+        return candidate
+
+    def add(self, step: Step) -> Step:
+        self.steps.append(step)
+        return step
+
+    def ensure(
+        self, resource: Resource, *, identity: str = "default", fresh: bool = False, depth: int = 0
+    ) -> Obj | None:
+        """An object of `resource` owned by `identity`: a shared one if any, else created (with prerequisites)."""
+        key = (resource.key, identity)
+        if not fresh and key in self.shared:
+            return self.shared[key]
+        obj = self.builder.create(self, resource, identity=identity, depth=depth)
+        if obj is not None and not fresh:
+            self.shared.setdefault(key, obj)
+        return obj
+
+
+class Builder:
+    """Builds steps for one API."""
+
+    def __init__(self, analysis: Analysis, identities: tuple[str, str]) -> None:
+        self.a = analysis
+        self.owner, self.other = identities
+
+    def scenario(self, **kw: Any) -> Scenario:
+        return Scenario(builder=self, **kw)
+
+    # ---- creating objects --------------------------------------------------------------------------
+
+    def creatable(self, resource: Resource, depth: int = 0) -> bool:
+        """Whether a scenario can create an object of `resource` from nothing."""
+        sc = self.scenario()
+        return self.create(sc, resource, identity=self.owner, depth=depth) is not None
+
+    def create(
+        self,
+        sc: Scenario,
+        resource: Resource,
+        *,
+        identity: str,
+        depth: int = 0,
+        overrides: Mapping[str, Value] | None = None,
+        include: frozenset[str] = frozenset(),
+        omit: frozenset[str] = frozenset(),
+        expect: list[Expectation] | None = None,
+        step_name: str | None = None,
+        note: str = "",
+        extra_captures: list[Capture] | None = None,
+        params: Mapping[str, Value] | None = None,
+    ) -> Obj | None:
+        """Append the steps that create one `resource` object; None when something it needs cannot be made."""
+        op = resource.create
+        pointer = resource.id_pointer
+        if op is None or pointer is None or depth > 6:
+            return None
+        mark = len(sc.steps)
+        path = self.path_params(sc, op, identity=identity, depth=depth)
+        if path is None:
+            del sc.steps[mark:]
+            return None
+        knob = dict(sc.knobs.get(resource.key, {}))
+        knob.update(overrides or {})
+        # each further object of the same kind gets its own dates and unique values (no clashes)
+        previous = sc.variant
+        sc.variant = max(sc.variant, sc.created.get(resource.key, 0))
+        sc.created[resource.key] = sc.created.get(resource.key, 0) + 1
+        body = self.body(sc, op, identity=identity, overrides=knob, include=include, omit=omit, depth=depth)
+        sc.variant = previous
+        if body is False:
+            del sc.steps[mark:]
+            return None
+        capture = sc.name(f"{resource.name}_id")
+        step_id = sc.name(step_name or f"create_{resource.name}")
+        parameters = dict(path)
+        parameters.update(self.required_params(op, skip=set(parameters)))
+        parameters.update(params or {})
+        sc.add(
+            Step(
+                id=step_id,
+                operation=op.id,
+                identity=identity,
+                params=parameters,
+                body=body if isinstance(body, Body) else None,
+                captures=[Capture(name=capture, pointer=pointer), *(extra_captures or [])],
+                expect=expect if expect is not None else [OK],
+                note=note or f"prerequisite: a {resource.name.replace('_', ' ')}",
+            )
+        )
+        item_path = dict(path)
+        if resource.id_param:
+            item_path[f"path.{resource.id_param}"] = CapturedValue(name=capture)
+        return Obj(resource, capture, step_id, identity, item_path)
+
+    def path_params(
+        self,
+        sc: Scenario,
+        op: Operation,
+        *,
+        identity: str,
+        depth: int = 0,
+        known: Mapping[str, Value] | None = None,
+    ) -> dict[str, Value] | None:
+        """Values for every path parameter of `op`, creating the objects they name."""
+        out: dict[str, Value] = {}
+        known = known or {}
+        mapping = self.a.path_resources(op)
+        for p in op.parameters_in("path"):
+            key = f"path.{p.name}"
+            if key in known:
+                out[key] = known[key]
+                continue
+            target = mapping.get(p.name)
+            if target is None:
+                return None
+            obj = sc.ensure(target, identity=identity, depth=depth + 1)
+            if obj is None:
+                return None
+            out.update(
+                {k: v for k, v in obj.path.items() if op.parameter("path", k.split(".", 1)[1]) is not None}
+            )
+            out[key] = CapturedValue(name=obj.capture)
+        return out
+
+    def required_params(self, op: Operation, skip: set[str]) -> dict[str, Value]:
+        """Required query/header parameters that are not credentials."""
+        out: dict[str, Value] = {}
+        auth = {s.parameter_name.lower() for s in self.a.api.security_schemes if s.parameter_name}
+        for p in op.parameters:
+            key = p.field_path
+            if (
+                not p.required
+                or p.location == "path"
+                or key in skip
+                or p.name.lower() in auth | {"authorization"}
+            ):
+                continue
+            if p.location == "header" and V.IDEMPOTENCY_HEADER.search(p.name):
+                out[key] = UniqueValue(name=_ident(p.name))
+            else:
+                out[key] = SynthesizedValue()
+        return out
+
+    # ---- bodies -------------------------------------------------------------------------------------
+
+    def body(
+        self,
+        sc: Scenario,
+        op: Operation,
+        *,
+        identity: str,
+        overrides: Mapping[str, Value] | None = None,
+        include: frozenset[str] = frozenset(),
+        omit: frozenset[str] = frozenset(),
+        break_relation: Relation | None = None,
+        depth: int = 0,
+        partial: bool = False,
+    ) -> Body | bool | None:
+        """A valid body for `op` (False if impossible, None if the operation takes none).
+
+        `overrides` win; `include` adds optional fields; `omit` leaves fields out; `break_relation`
+        is the one relation allowed to be violated. `partial` (updates) sends only what is asked for."""
+        if op.body_schema is None:
+            return None
+        props, required = self.a.body_props(op)
+        overrides = dict(overrides or {})
+        forced = {k.split(".", 1)[0] for k in overrides} | set(include)
+        selected = set() if partial else {r for r in required if r in props and not _read_only(op, r)}
+        selected |= forced
+        selected -= omit
+        rels = [r for r in self.a.relations(op) if r.location == "body" and r is not break_relation]
+        selected = _close(selected, forced, omit, rels)
+        if not partial:
+            for ref in self.a.references(op):
+                top = ref.field.path.split(".")[1].split("[")[0]
+                if ref.field.name in sc.include_refs and top not in omit:
+                    selected.add(top)
+        out: dict[str, Value] = {}
+        temporal_roles = _temporal_roles(op, rels, selected)
+        for name in sorted(selected):
+            f = op.field(f"body.{name}")
+            if f is None or name in overrides:
+                continue
+            value = self.value_for(sc, op, f, identity=identity, depth=depth, temporal_roles=temporal_roles)
+            if value is False:
+                if name in required or name in forced:
+                    return False
+                continue
+            if value is not None and value is not True:
+                out[name] = value
+            elif name not in required or name in forced:
+                out[name] = SynthesizedValue()
+        # array-of-object fields carrying references (`lines[].item_id`): fill element 0
+        for name in sorted(selected):
+            f = op.field(f"body.{name}")
+            if f is None or f.type != "array" or name in overrides:
+                continue
+            for sub in op.fields:
+                if not sub.path.startswith(f"body.{name}[]."):
+                    continue
+                rest = sub.path[len(f"body.{name}[].") :]
+                if "." in rest or "[" in rest:
+                    continue
+                key = f"{name}.0.{rest}"
+                if key in overrides:
+                    continue
+                value = self.value_for(sc, op, sub, identity=identity, depth=depth, temporal_roles={})
+                if value is False:
+                    if sub.required:
+                        return False
+                    continue
+                if (
+                    value is not None
+                    and value is not True
+                    and (sub.required or isinstance(value, CapturedValue))
+                ):
+                    out[key] = value
+            if name in out and isinstance(out[name], SynthesizedValue):
+                del out[name]
+        out.update(overrides)
+        return Body(mode="synthesized", overrides=dict(sorted(out.items())), omit=sorted(omit & set(props)))
+
+    def value_for(
+        self,
+        sc: Scenario,
+        op: Operation,
+        f: Field,
+        *,
+        identity: str,
+        depth: int,
+        temporal_roles: Mapping[str, str],
+    ) -> Value | bool | None:
+        """The value a valid scenario sends for `f`: a reference to a created object, a sharp number, an
+        ordered future date, the scenario's currency; None to let the generator synthesize it; False
+        when a reference cannot be satisfied."""
+        stem = self.a.reference_stem(f)
+        if stem is not None and f.location == "body":
+            target = self.a.resource_for_name(stem)
+            if target is not None and target.create is not op:
+                obj = sc.ensure(target, identity=identity, depth=depth + 1)
+                if obj is None:
+                    return False
+                return CapturedValue(name=obj.capture)
+        if is_temporal(f):
+            role = temporal_roles.get(f.name) or _time_role(f.name)
+            if role is None:
+                return None
+            return LiteralValue(value=time_value(f, role, sc.variant))
+        if f.type == "string" and f.enum is None and f.location == "body" and _unique_field(op, f):
+            return UniqueValue(name=_ident(f"{f.name}_{sc.variant}"))
+        if V.has_word(f.name, V.CURRENCY_WORDS) and f.type == "string":
+            return LiteralValue(value=currency_value(f))
+        role = role_of(f)
+        if role is not None:
+            v = clip(f, _ROLE_DEFAULT[role])
+            return LiteralValue(value=v) if v is not None else None
+        return None
+
+    # ---- calling operations on objects -------------------------------------------------------------
+
+    def invoke(
+        self,
+        sc: Scenario,
+        op: Operation,
+        *,
+        on: Obj | None = None,
+        identity: str | None = None,
+        overrides: Mapping[str, Value] | None = None,
+        include: frozenset[str] = frozenset(),
+        omit: frozenset[str] = frozenset(),
+        break_relation: Relation | None = None,
+        partial: bool = False,
+        expect: list[Expectation] | None = None,
+        name: str | None = None,
+        note: str = "",
+        params: Mapping[str, Value] | None = None,
+        concurrent: int = 1,
+        capture_id: bool = False,
+    ) -> Step | None:
+        """Append one call of any operation with a body built for it (prerequisites created as needed).
+
+        For a create operation with `capture_id`, the new object's id is captured (name returned in
+        the step's captures)."""
+        who = identity or (on.identity if on else self.owner)
+        owner_identity = on.identity if on else who
+        body = self.body(
+            sc,
+            op,
+            identity=owner_identity,
+            overrides=overrides,
+            include=include,
+            omit=omit,
+            break_relation=break_relation,
+            partial=partial,
+        )
+        if body is False:
+            return None
+        captures: list[Capture] = []
+        res = self.a.by_op.get(op.id)
+        if capture_id and res is not None and res.create is op and res.id_pointer:
+            captures.append(Capture(name=sc.name(f"{res.name}_id"), pointer=res.id_pointer))
+        return self.call(
+            sc,
+            op,
+            on,
+            identity=who,
+            body=body if body is not None else None,
+            expect=expect,
+            name=name,
+            note=note,
+            captures=captures,
+            params=params,
+            concurrent=concurrent,
+        )
+
+    def call(
+        self,
+        sc: Scenario,
+        op: Operation,
+        obj: Obj | None,
+        *,
+        identity: str | None = None,
+        body: Body | bool | None = None,
+        expect: list[Expectation] | None = None,
+        name: str | None = None,
+        note: str = "",
+        captures: list[Capture] | None = None,
+        params: Mapping[str, Value] | None = None,
+        concurrent: int = 1,
+        repeat: int = 1,
+    ) -> Step | None:
+        """Append a call of `op` on `obj` (its path parameters filled from `obj`)."""
+        who = identity or (obj.identity if obj else self.owner)
+        known: dict[str, Value] = dict(obj.path) if obj else {}
+        path = self.path_params(sc, op, identity=obj.identity if obj else who, known=known)
+        if path is None:
+            return None
+        if body is None and op.body_schema is not None:
+            made = self.body(sc, op, identity=obj.identity if obj else who)
+            if made is False:
+                return None
+            body = made
+        if body is False:
+            return None
+        parameters = dict(path)
+        parameters.update(self.required_params(op, skip=set(parameters) | set(params or {})))
+        parameters.update(params or {})
+        return sc.add(
+            Step(
+                id=sc.name(name or _ident(op.id)),
+                operation=op.id,
+                identity=who,
+                params=parameters,
+                body=body if isinstance(body, Body) else None,
+                captures=captures or [],
+                expect=expect if expect is not None else [OK],
+                note=note,
+                concurrent=concurrent,
+                repeat=repeat,
+            )
+        )
+
+
+def _read_only(op: Operation, name: str) -> bool:
+    f = op.field(f"body.{name}")
+    return f is not None and f.read_only
+
+
+def _unique_field(op: Operation, f: Field) -> bool:
+    """A string the server keeps unique (`sku`, a described-unique code): every object needs its own."""
+    if f.format not in (None, "email", "idn-email", "uuid"):
+        return False
+    if V.norm(f.name) in V.UNIQUE_NAMES or V.UNIQUE_PROSE.search(f.description):
+        return True
+    return (
+        re.search(rf"`?{re.escape(f.name)}`?[^.]{{0,60}}\bunique\b", op.description or "", re.I) is not None
+    )
+
+
+def _close(selected: set[str], forced: set[str], omit: frozenset[str], rels: list[Relation]) -> set[str]:
+    """Add what relations demand (a member of an exactly-one group, a required partner), drop what
+    they forbid (the unforced side of a mutually exclusive pair)."""
+    sel = set(selected)
+    # partners that a forced field needs stay, even when they exclude another forced field
+    needed = {r.fields[1] for r in rels if r.kind == "requires" and r.fields[0] in forced}
+    for _ in range(4):
+        before = set(sel)
+        for r in rels:
+            members = [m for m in r.fields]
+            if r.kind in ("one_of", "any_of") and not (sel & set(members)):
+                for m in members:
+                    if m not in omit:
+                        sel.add(m)
+                        break
+            elif r.kind == "requires" and r.fields[0] in sel and r.fields[1] not in omit:
+                sel.add(r.fields[1])
+        for r in rels:
+            if r.kind in ("mutex", "one_of"):
+                present = [m for m in r.fields if m in sel]
+                if len(present) > 1:
+                    keep = [m for m in present if m in forced] or present[:1]
+                    for m in present:
+                        if m not in keep[:1] and m not in forced and m not in needed:
+                            sel.discard(m)
+        if sel == before:
+            break
+    return sel
+
+
+def _temporal_roles(op: Operation, rels: list[Relation], selected: set[str]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for r in rels:
+        if r.kind == "temporal":
+            roles.setdefault(r.fields[0], "start")
+            roles[r.fields[1]] = "end"
+    return roles
+
+
+def _time_role(name: str) -> str | None:
+    ws = {V.singular(w) for w in V.words(name)}
+    if ws & {V.singular(w) for w in V.END_WORDS}:
+        return "end"
+    if ws & {V.singular(w) for w in V.START_WORDS}:
+        return "start"
+    return None
+
+
+def time_value(f: Field, role: str, variant: int = 0, shift_minutes: int = 0) -> str:
+    """A fixed future instant: a start at 10:00 of day `variant`, an end an hour later."""
+    base = BASE_TIME + timedelta(days=2 * variant, hours=1)
+    at = base + (timedelta(hours=1) if role == "end" else timedelta()) + timedelta(minutes=shift_minutes)
+    if f.format == "date":
+        day = BASE_TIME + timedelta(
+            days=2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
+        )
+        return day.date().isoformat()
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def currency_value(f: Field) -> str:
+    """One currency for the whole scenario, so objects that must share a currency do."""
+    enum = [e for e in (f.enum or ()) if isinstance(e, str)]
+    for pref in ("usd", "USD", "eur", "EUR"):
+        if pref in enum:
+            return pref
+    if enum:
+        return sorted(enum)[0]
+    if f.pattern and "a-z" in f.pattern and "A-Z" not in f.pattern:
+        return "usd"
+    return "USD"
+
+
+def _article(noun: str) -> str:
+    """'an order', 'a loan': titles read as sentences."""
+    text = noun.replace("_", " ")
+    return ("an " if text[:1].lower() in "aeiou" else "a ") + text
+
+
+def _ident(text: str) -> str:
+    out = "_".join(V.words(text)) or "step"
+    if not out[0].isalpha():
+        out = "s_" + out
+    return out[:40]
+
+
+def evidence_for(op: Operation, *fields: Field | None) -> list[SpecEvidence]:
+    """Evidence pointers for a claim: the operation and the fields involved."""
+    out = [SpecEvidence(pointer=op.pointer or f"/paths/{op.path}", text=None)]
+    for f in fields:
+        if f is not None and f.pointer:
+            out.append(SpecEvidence(pointer=f.pointer))
+    return out
+
+
+def obj_capture(obj: Obj) -> CapturedValue:
+    return CapturedValue(name=obj.capture)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A draft and the operation whose risk it is about (the unit of the per-operation cap)."""
+
+    operation: str
+    draft: HypothesisDraft
+
+
+@dataclass
+class Context:
+    """What every rule receives."""
+
+    analysis: Analysis
+    builder: Builder
+
+    @property
+    def api(self) -> Api:
+        return self.analysis.api
+
+    @property
+    def owner(self) -> str:
+        return self.builder.owner
+
+    @property
+    def other(self) -> str:
+        return self.builder.other
+
+
+Rule = Callable[[Context], list[Candidate]]
+
+
+def candidate(
+    op: Operation,
+    *,
+    title: str,
+    rationale: str,
+    category: Category,
+    severity: Severity,
+    confidence: float,
+    fields: Sequence[tuple[Operation | None, str]],
+    steps: list[Step],
+    evidence: list[SpecEvidence] | None = None,
+    constraint_kind: ConstraintKind | None = None,
+) -> Candidate | None:
+    """A candidate, or None when the draft would not be valid (too few distinct fields, etc.)."""
+    refs: list[FieldRef] = []
+    seen: set[tuple[str, str]] = set()
+    for fop, path in fields:
+        if fop is None or fop.field(path) is None or (fop.id, path) in seen:
+            continue
+        seen.add((fop.id, path))
+        refs.append(FieldRef(operation=fop.id, path=path))
+    single = category in (Category.RATE_LIMITING, Category.INPUT_VALIDATION)
+    if not refs or (len(refs) < 2 and not single):
+        return None
+    try:
+        draft = HypothesisDraft(
+            title=title[:160],
+            rationale=rationale[:800],
+            category=category,
+            constraint_kind=constraint_kind,
+            severity=severity,
+            confidence=round(min(max(confidence, 0.0), 1.0), 3),
+            fields=refs,
+            evidence=evidence or [SpecEvidence(pointer=op.pointer or "/")],
+            steps=steps,
+        )
+    except ValueError:
+        return None
+    return Candidate(op.id, draft)
+
+
+def state_field(resource: Resource) -> str | None:
+    """The response field that holds an object's lifecycle state (`status`, `state`) if it is an enum."""
+    fields = resource.fields
+    for name in ("status", "state", "lifecycle_state", "phase"):
+        f = fields.get(name)
+        if f is not None and (f.enum or f.type == "string"):
+            return name
+    return None
+
+
+def mentions_rule(text: str) -> bool:
+    """Prose that states a rule rather than describing data."""
+    return bool(_RULE_WORDS.search(text))
+
+
+_RULE_WORDS = re.compile(
+    r"\b(only|must|cannot|can ?not|never|not allowed|rejected|already|twice|final|terminal|no longer|409|422|conflict)\b",
+    re.I,
+)
