@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossfield.spec.model import Field, Location
-from crossfield.spec._source import split_pointer
+from crossfield.spec._source import escape_token, split_pointer
+from crossfield.spec.model import Field, Location, new_field
 
 MAX_DEPTH = {"body": 8, "response": 4}
 MAX_FIELDS = 1500
@@ -33,7 +33,9 @@ def resolve_local(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping
     return schema
 
 
-def merged_object(schema: Mapping[str, Any], defs: Mapping[str, Any], _depth: int = 0) -> tuple[dict[str, Any], set[str]]:
+def merged_object(
+    schema: Mapping[str, Any], defs: Mapping[str, Any], _depth: int = 0
+) -> tuple[dict[str, Any], set[str]]:
     """Properties and required names of an object schema, with `allOf`/`oneOf`/`anyOf` folded in."""
     schema = resolve_local(schema, defs)
     props: dict[str, Any] = dict(schema.get("properties") or {})
@@ -64,6 +66,8 @@ def schema_type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[str
         nullable = "null" in t
         rest = [x for x in t if x != "null"]
         t = rest[0] if rest else None
+    elif t == "null":
+        return None, True
     if t is None:
         for key in ("oneOf", "anyOf", "allOf"):
             subs = schema.get(key)
@@ -86,6 +90,138 @@ def schema_type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[str
     return (t if isinstance(t, str) else None), nullable
 
 
+_NUMERIC = (int, float)
+
+
+class FieldFactory:
+    """Builds `Field`s for one API, remembering what each schema object contributes.
+
+    Specs reuse schemas heavily (Stripe's 454 operations flatten to ~63k fields over a few thousand
+    distinct schema objects), so the per-schema work (resolving `$ref`s, folding `allOf`, reading bounds)
+    is done once per schema object. Entries keep a reference to their schema so an `id()` is never reused
+    while the factory lives.
+    """
+
+    def __init__(self, defs: Mapping[str, Any]) -> None:
+        self.defs = defs
+        self._info: dict[int, tuple[Mapping[str, Any], _Info]] = {}
+
+    def info(self, schema: Mapping[str, Any]) -> _Info:
+        hit = self._info.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        info = _Info(schema, self.defs)
+        self._info[id(schema)] = (schema, info)
+        return info
+
+    def field(
+        self,
+        path: str,
+        location: Location,
+        name: str,
+        schema: Mapping[str, Any],
+        *,
+        required: bool,
+        pointer: str,
+        description: str = "",
+        info: _Info | None = None,
+    ) -> Field:
+        i = info if info is not None else self.info(schema)
+        return new_field(
+            path,
+            location,
+            name,
+            i.type,
+            i.format,
+            i.enum,
+            i.minimum,
+            i.maximum,
+            i.exclusive_minimum,
+            i.exclusive_maximum,
+            i.min_length,
+            i.max_length,
+            i.min_items,
+            i.max_items,
+            i.pattern,
+            required,
+            i.nullable,
+            i.read_only,
+            i.write_only,
+            i.default,
+            i.examples,
+            description.strip() if description else i.description,
+            pointer,
+            schema,
+        )
+
+
+class _Info:
+    """What one schema object contributes to a field and to the walk below it."""
+
+    __slots__ = (
+        "default",
+        "description",
+        "enum",
+        "examples",
+        "exclusive_maximum",
+        "exclusive_minimum",
+        "format",
+        "items",
+        "max_items",
+        "max_length",
+        "maximum",
+        "min_items",
+        "min_length",
+        "minimum",
+        "nullable",
+        "pattern",
+        "props",
+        "read_only",
+        "ref",
+        "required",
+        "type",
+        "write_only",
+    )
+
+    def __init__(self, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
+        resolved = resolve_local(schema, defs)
+        t, nullable = schema_type(resolved, defs)
+        enum = resolved.get("enum")
+        examples = resolved.get("examples")
+        self.type = t
+        self.format = _str(resolved.get("format"))
+        self.enum = tuple(enum) if isinstance(enum, list) else None
+        self.minimum = _num(resolved.get("minimum"))
+        self.maximum = _num(resolved.get("maximum"))
+        self.exclusive_minimum = _num(resolved.get("exclusiveMinimum"))
+        self.exclusive_maximum = _num(resolved.get("exclusiveMaximum"))
+        self.min_length = _int(resolved.get("minLength"))
+        self.max_length = _int(resolved.get("maxLength"))
+        self.min_items = _int(resolved.get("minItems"))
+        self.max_items = _int(resolved.get("maxItems"))
+        self.pattern = _str(resolved.get("pattern"))
+        self.nullable = nullable or (isinstance(enum, list) and None in enum)
+        self.read_only = bool(resolved.get("readOnly") or schema.get("readOnly"))
+        self.write_only = bool(resolved.get("writeOnly") or schema.get("writeOnly"))
+        self.default = resolved.get("default")
+        self.examples = tuple(examples[:5]) if isinstance(examples, list) else ()
+        self.description = (
+            _str(schema.get("description")) or _str(resolved.get("description")) or ""
+        ).strip()
+        ref = schema.get("$ref")
+        self.ref = ref if isinstance(ref, str) else None
+        self.items: Mapping[str, Any] | None = None
+        self.props: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+        self.required: frozenset[str] = frozenset()
+        if t == "array":
+            items = resolved.get("items")
+            self.items = items if isinstance(items, Mapping) else None
+        elif t == "object":
+            props, required = merged_object(resolved, defs)
+            self.props = tuple((k, v) for k, v in props.items() if isinstance(v, Mapping))
+            self.required = frozenset(required)
+
+
 def make_field(
     path: str,
     location: Location,
@@ -96,38 +232,11 @@ def make_field(
     required: bool,
     pointer: str,
     description: str = "",
+    factory: FieldFactory | None = None,
 ) -> Field:
-    resolved = resolve_local(schema, defs)
-    t, nullable = schema_type(resolved, defs)
-    enum = resolved.get("enum")
-    examples = resolved.get("examples")
-    if not isinstance(examples, list):
-        examples = []
-    return Field(
-        path=path,
-        location=location,
-        name=name,
-        type=t,
-        format=_str(resolved.get("format")),
-        enum=tuple(enum) if isinstance(enum, list) else None,
-        minimum=_num(resolved.get("minimum")),
-        maximum=_num(resolved.get("maximum")),
-        exclusive_minimum=_num(resolved.get("exclusiveMinimum")),
-        exclusive_maximum=_num(resolved.get("exclusiveMaximum")),
-        min_length=_int(resolved.get("minLength")),
-        max_length=_int(resolved.get("maxLength")),
-        min_items=_int(resolved.get("minItems")),
-        max_items=_int(resolved.get("maxItems")),
-        pattern=_str(resolved.get("pattern")),
-        required=required,
-        nullable=nullable or (isinstance(enum, list) and None in enum),
-        read_only=bool(resolved.get("readOnly") or schema.get("readOnly")),
-        write_only=bool(resolved.get("writeOnly") or schema.get("writeOnly")),
-        default=resolved.get("default"),
-        examples=tuple(_hashable_examples(examples)),
-        description=(description or _str(schema.get("description")) or _str(resolved.get("description")) or "").strip(),
-        pointer=pointer,
-        schema=schema,
+    factory = factory or FieldFactory(defs)
+    return factory.field(
+        path, location, name, schema, required=required, pointer=pointer, description=description
     )
 
 
@@ -138,17 +247,18 @@ def flatten(
     prefix: str,
     location: Location,
     pointer: str,
+    factory: FieldFactory | None = None,
 ) -> list[Field]:
     """Every property below `schema`, as fields whose paths start with `prefix`."""
     out: list[Field] = []
     max_depth = MAX_DEPTH.get(location, 6)
-    _walk(schema, defs, prefix, location, pointer, out, frozenset(), 0, max_depth)
+    _walk(factory or FieldFactory(defs), schema, prefix, location, pointer, out, frozenset(), 0, max_depth)
     return out
 
 
 def _walk(
+    factory: FieldFactory,
     schema: Mapping[str, Any],
-    defs: Mapping[str, Any],
     prefix: str,
     location: Location,
     pointer: str,
@@ -159,30 +269,30 @@ def _walk(
 ) -> None:
     if depth >= max_depth or len(out) >= MAX_FIELDS:
         return
-    ref = schema.get("$ref")
-    if isinstance(ref, str):
-        if ref in active:
+    info = factory.info(schema)
+    if info.ref is not None:
+        if info.ref in active:
             return
-        active = active | {ref}
-    t, _ = schema_type(schema, defs)
-    if t == "array":
-        items = resolve_local(schema, defs).get("items")
-        if isinstance(items, Mapping):
-            _walk(items, defs, prefix + "[]", location, pointer + "/items", out, active, depth, max_depth)
+        active = active | {info.ref}
+    if info.items is not None:
+        _walk(factory, info.items, prefix + "[]", location, pointer + "/items", out, active, depth, max_depth)
         return
-    if t != "object":
-        return
-    props, required = merged_object(schema, defs)
-    for name, sub in props.items():
-        if not isinstance(sub, Mapping) or len(out) >= MAX_FIELDS:
-            continue
+    required = info.required
+    for name, sub in info.props:
+        if len(out) >= MAX_FIELDS:
+            return
         path = f"{prefix}.{name}"
-        sub_pointer = f"{pointer}/properties/{name}"
-        out.append(make_field(path, location, name, sub, defs, required=name in required, pointer=sub_pointer))
-        sub_ref = sub.get("$ref")
-        if isinstance(sub_ref, str) and sub_ref in active:
+        sub_pointer = f"{pointer}/properties/{escape_token(name) if '/' in name or '~' in name else name}"
+        sub_info = factory.info(sub)
+        out.append(
+            factory.field(
+                path, location, name, sub, required=name in required, pointer=sub_pointer, info=sub_info
+            )
+        )
+        if sub_info.ref is not None and sub_info.ref in active:
             continue
-        _walk(sub, defs, path, location, sub_pointer, out, active, depth + 1, max_depth)
+        if sub_info.items is not None or sub_info.props:
+            _walk(factory, sub, path, location, sub_pointer, out, active, depth + 1, max_depth)
 
 
 def _str(v: Any) -> str | None:
@@ -190,12 +300,8 @@ def _str(v: Any) -> str | None:
 
 
 def _num(v: Any) -> float | None:
-    return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+    return v if isinstance(v, _NUMERIC) and not isinstance(v, bool) else None
 
 
 def _int(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
-
-
-def _hashable_examples(examples: list[Any]) -> list[Any]:
-    return examples[:5]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from crossfield.errors import SpecError, UnsupportedVersionError
-from crossfield.spec._fields import flatten, make_field
+from crossfield.spec._fields import FieldFactory, flatten
 from crossfield.spec._refs import Location, Resolver
 from crossfield.spec._schema import SchemaConverter
 from crossfield.spec._source import escape_token, line_of
@@ -27,14 +27,17 @@ _FORM_MEDIA = "application/x-www-form-urlencoded"
 
 
 def detect_dialect(doc: Mapping[str, Any], file: str) -> str:
-    """"2.0", "3.0" or "3.1" for an OpenAPI document; raises for other versions."""
+    """ "2.0", "3.0" or "3.1" for an OpenAPI document; raises for other versions."""
     if "swagger" in doc:
         version = str(doc["swagger"])
         if version.startswith("2."):
             return "2.0"
         raise UnsupportedVersionError(
-            f"Swagger version {version!r} is not supported", file=file, line=line_of(Path(file), "/swagger"),
-            pointer="/swagger", hint="crossfield reads Swagger 2.0 and OpenAPI 3.0/3.1",
+            f"Swagger version {version!r} is not supported",
+            file=file,
+            line=line_of(Path(file), "/swagger"),
+            pointer="/swagger",
+            hint="crossfield reads Swagger 2.0 and OpenAPI 3.0/3.1",
         )
     version = str(doc.get("openapi"))
     if version.startswith("3.0"):
@@ -42,14 +45,20 @@ def detect_dialect(doc: Mapping[str, Any], file: str) -> str:
     if version.startswith("3.1") or version.startswith("3.2"):
         return "3.1"
     raise UnsupportedVersionError(
-        f"OpenAPI version {version!r} is not supported", file=file, line=line_of(Path(file), "/openapi"),
-        pointer="/openapi", hint="crossfield reads Swagger 2.0 and OpenAPI 3.0/3.1",
+        f"OpenAPI version {version!r} is not supported",
+        file=file,
+        line=line_of(Path(file), "/openapi"),
+        pointer="/openapi",
+        hint="crossfield reads Swagger 2.0 and OpenAPI 3.0/3.1",
     )
 
 
-def normalize_openapi(doc: Mapping[str, Any], resolver: Resolver, *, content_hash: str, source_path: str) -> Api:
+def normalize_openapi(
+    doc: Mapping[str, Any], resolver: Resolver, *, content_hash: str, source_path: str
+) -> Api:
     dialect = detect_dialect(doc, source_path)
     converter = SchemaConverter(resolver, dialect=dialect)
+    factory = FieldFactory(converter.defs)
     root = resolver.root_uri
     info = doc.get("info") if isinstance(doc.get("info"), Mapping) else {}
     info = cast(Mapping[str, Any], info)
@@ -60,12 +69,14 @@ def normalize_openapi(doc: Mapping[str, Any], resolver: Resolver, *, content_has
     if not isinstance(paths, Mapping):
         paths = {}
     global_security = _security(doc.get("security"))
+    first_error: SpecError | None = None
     for raw_path, path_item_raw in paths.items():
         path_pointer = "/paths/" + escape_token(str(raw_path))
         try:
             path_item, path_where = resolver.deref(path_item_raw, Location(root, path_pointer))
         except SpecError as exc:
-            errors.append(OperationError(path_pointer, exc.message))
+            errors.append(OperationError(path_pointer, exc.message, exc.line))
+            first_error = first_error or exc
             continue
         if not isinstance(path_item, Mapping):
             continue
@@ -77,11 +88,21 @@ def normalize_openapi(doc: Mapping[str, Any], resolver: Resolver, *, content_has
             pointer = f"{path_where.pointer}/{method}"
             try:
                 op = _operation(
-                    str(raw_path), method, raw_op, shared_params, resolver, converter,
-                    Location(path_where.uri, pointer), dialect, doc, global_security,
+                    str(raw_path),
+                    method,
+                    raw_op,
+                    shared_params,
+                    resolver,
+                    converter,
+                    Location(path_where.uri, pointer),
+                    dialect,
+                    doc,
+                    global_security,
+                    factory,
                 )
             except SpecError as exc:
-                errors.append(OperationError(pointer, exc.message))
+                errors.append(OperationError(pointer, exc.message, exc.line))
+                first_error = first_error or exc
                 continue
             except (TypeError, ValueError, AttributeError, KeyError) as exc:
                 errors.append(OperationError(pointer, f"malformed operation: {exc}"))
@@ -90,6 +111,8 @@ def normalize_openapi(doc: Mapping[str, Any], resolver: Resolver, *, content_has
                 op = _with_id(op, f"{method.upper()} {raw_path}")
             seen_ids.add(op.id)
             operations.append(op)
+    if first_error is not None and not operations:
+        raise first_error  # nothing could be read: the spec as a whole is unusable
     return Api(
         title=str(info.get("title") or Path(source_path).stem),
         version=str(info.get("version") or ""),
@@ -123,14 +146,18 @@ def _operation(
     dialect: str,
     doc: Mapping[str, Any],
     global_security: tuple[Mapping[str, tuple[str, ...]], ...] | None,
+    factory: FieldFactory,
 ) -> Operation:
     if not isinstance(raw, Mapping):
-        raise SpecError(f"operation is a {type(raw).__name__}, not an object", file=where.uri, pointer=where.pointer)
+        raise SpecError(
+            f"operation is a {type(raw).__name__}, not an object", file=where.uri, pointer=where.pointer
+        )
     op_id = raw.get("operationId")
     op_id = str(op_id) if op_id else f"{method.upper()} {path}"
     parameters: dict[tuple[str, str], Parameter] = {}
     body: dict[str, Mapping[str, Any]] = {}
     body_required = False
+    body_pointer: str | None = None
     form_props: dict[str, Any] = {}
     form_required: list[str] = []
     param_sources = [
@@ -147,10 +174,13 @@ def _operation(
         location = param.get("in")
         name = str(param.get("name", ""))
         if dialect == "2.0" and location == "body":
-            schema = converter.convert(param.get("schema") or {}, Location(p_where.uri, p_where.pointer + "/schema"))
+            schema = converter.convert(
+                param.get("schema") or {}, Location(p_where.uri, p_where.pointer + "/schema")
+            )
             for media in _consumes(raw, doc):
                 body[media] = schema
             body_required = bool(param.get("required"))
+            body_pointer = p_where.pointer + "/schema"
             continue
         if dialect == "2.0" and location == "formData":
             form_props[name] = _swagger2_param_schema(param, converter, p_where)
@@ -189,6 +219,7 @@ def _operation(
             form_schema["required"] = form_required
         for media in media_types:
             body[media] = form_schema
+        body_pointer = where.pointer + "/parameters"
     if dialect != "2.0" and raw.get("requestBody") is not None:
         rb, rb_where = resolver.deref(raw["requestBody"], Location(where.uri, where.pointer + "/requestBody"))
         if isinstance(rb, Mapping):
@@ -199,6 +230,9 @@ def _operation(
                     schema_node or {},
                     Location(rb_where.uri, rb_where.pointer + f"/content/{escape_token(str(media))}/schema"),
                 )
+            chosen = _pick_body_media(body)
+            if chosen is not None:
+                body_pointer = rb_where.pointer + f"/content/{escape_token(chosen)}/schema"
     responses = _responses(raw, resolver, converter, where, dialect, doc)
     security = _security(raw.get("security"))
     op = Operation(
@@ -216,38 +250,93 @@ def _operation(
         deprecated=bool(raw.get("deprecated")),
         pointer=where.pointer,
     )
-    return _with_fields(op, converter.defs)
+    return _with_fields(op, factory, body_pointer, dialect)
 
 
-def _with_fields(op: Operation, defs: Mapping[str, Any]) -> Operation:
+def _with_fields(op: Operation, factory: FieldFactory, body_pointer: str | None, dialect: str) -> Operation:
     from dataclasses import replace
 
     fields: list[Field] = []
     for p in op.parameters:
         fields.append(
-            make_field(p.field_path, p.location, p.name, p.schema, defs, required=p.required,
-                       pointer=p.pointer, description=p.description)
+            factory.field(
+                p.field_path,
+                p.location,
+                p.name,
+                p.schema,
+                required=p.required,
+                pointer=p.pointer,
+                description=p.description,
+            )
         )
     body = op.body_schema
     if body is not None:
-        media = op.body_media_type or "application/json"
+        if body_pointer is None:
+            media = op.body_media_type or "application/json"
+            body_pointer = f"{op.pointer}/requestBody/content/{escape_token(media)}/schema"
         fields.extend(
-            flatten(body, defs, prefix="body", location="body",
-                    pointer=f"{op.pointer}/requestBody/content/{escape_token(media)}/schema")
+            flatten(body, factory.defs, prefix="body", location="body", pointer=body_pointer, factory=factory)
         )
-    success = op.success_schema
-    if success is not None:
-        fields.extend(
-            flatten(success, defs, prefix="response", location="response", pointer=f"{op.pointer}/responses")
-        )
+    for r in op.success_responses:
+        for media, schema in r.content.items():
+            if _is_json_media(media):
+                pointer = (
+                    f"{r.pointer}/schema"
+                    if dialect == "2.0"
+                    else f"{r.pointer}/content/{escape_token(media)}/schema"
+                )
+                fields.extend(
+                    flatten(
+                        schema,
+                        factory.defs,
+                        prefix="response",
+                        location="response",
+                        pointer=pointer,
+                        factory=factory,
+                    )
+                )
+                return replace(op, fields=tuple(fields))
     return replace(op, fields=tuple(fields))
 
 
-def _swagger2_param_schema(param: Mapping[str, Any], converter: SchemaConverter, where: Location) -> dict[str, Any]:
+def _pick_body_media(body: Mapping[str, Any]) -> str | None:
+    """The media type whose schema `Operation.body_schema` returns."""
+    for media in body:
+        if _is_json_media(media):
+            return media
+    for media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if media in body:
+            return media
+    return None
+
+
+def _is_json_media(media: str) -> bool:
+    base = media.split(";", 1)[0].strip().lower()
+    return base == "application/json" or base.endswith("+json") or base == "*/*"
+
+
+def _swagger2_param_schema(
+    param: Mapping[str, Any], converter: SchemaConverter, where: Location
+) -> dict[str, Any]:
     keys = (
-        "type", "format", "items", "enum", "default", "minimum", "maximum", "exclusiveMinimum",
-        "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
-        "multipleOf", "description", "x-nullable",
+        "type",
+        "format",
+        "items",
+        "enum",
+        "default",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "multipleOf",
+        "description",
+        "x-nullable",
     )
     raw = {k: param[k] for k in keys if k in param}
     if "x-example" in param:
@@ -290,12 +379,15 @@ def _responses(
                 if schema_node is None:
                     continue
                 content[str(media)] = converter.convert(
-                    schema_node, Location(r_where.uri, r_where.pointer + f"/content/{escape_token(str(media))}/schema")
+                    schema_node,
+                    Location(r_where.uri, r_where.pointer + f"/content/{escape_token(str(media))}/schema"),
                 )
         links = resp.get("links") if isinstance(resp.get("links"), Mapping) else {}
         resolved_links: dict[str, Mapping[str, Any]] = {}
         for name, link in (links or {}).items():
-            link_node, _ = resolver.deref(link, Location(r_where.uri, r_where.pointer + f"/links/{escape_token(str(name))}"))
+            link_node, _ = resolver.deref(
+                link, Location(r_where.uri, r_where.pointer + f"/links/{escape_token(str(name))}")
+            )
             if isinstance(link_node, Mapping):
                 resolved_links[str(name)] = dict(link_node)
         out.append(

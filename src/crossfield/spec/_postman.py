@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from crossfield.spec._fields import flatten, make_field
+from crossfield.spec._fields import FieldFactory, flatten
 from crossfield.spec.model import Api, Field, Operation, OperationError, Parameter, Response
 
 _VAR = re.compile(r"^\{\{\s*([^}]+?)\s*\}\}$")
@@ -92,7 +92,13 @@ def _operation(item: Mapping[str, Any], pointer: str) -> Operation:
         norm.append("{" + name + "}")
     path = "/" + "/".join(norm)
     params: list[Parameter] = [
-        Parameter(name=n, location="path", required=True, schema={"type": "string"}, pointer=f"{pointer}/request/url")
+        Parameter(
+            name=n,
+            location="path",
+            required=True,
+            schema={"type": "string"},
+            pointer=f"{pointer}/request/url",
+        )
         for n in path_params
     ]
     for q in query:
@@ -108,12 +114,21 @@ def _operation(item: Mapping[str, Any], pointer: str) -> Operation:
             )
         )
     for h in request.get("header") or []:
-        if not isinstance(h, Mapping) or str(h.get("key", "")).lower() in ("content-type", "accept", "authorization"):
+        if not isinstance(h, Mapping) or str(h.get("key", "")).lower() in (
+            "content-type",
+            "accept",
+            "authorization",
+        ):
             continue
         params.append(
-            Parameter(name=str(h.get("key")), location="header", required=not h.get("disabled", False),
-                      schema={"type": "string"}, description=_text(h.get("description")),
-                      pointer=f"{pointer}/request/header")
+            Parameter(
+                name=str(h.get("key")),
+                location="header",
+                required=not h.get("disabled", False),
+                schema={"type": "string"},
+                description=_text(h.get("description")),
+                pointer=f"{pointer}/request/header",
+            )
         )
     body: dict[str, Mapping[str, Any]] = {}
     raw_body = request.get("body")
@@ -124,7 +139,11 @@ def _operation(item: Mapping[str, Any], pointer: str) -> Operation:
             if example is not None:
                 body["application/json"] = infer_schema(example)
         elif mode in ("urlencoded", "formdata"):
-            example = {str(p.get("key")): _coerce(p.get("value")) for p in raw_body.get(mode) or [] if isinstance(p, Mapping)}
+            example = {
+                str(p.get("key")): _coerce(p.get("value"))
+                for p in raw_body.get(mode) or []
+                if isinstance(p, Mapping)
+            }
             media = "application/x-www-form-urlencoded" if mode == "urlencoded" else "multipart/form-data"
             body[media] = infer_schema(example)
     responses: list[Response] = []
@@ -136,8 +155,14 @@ def _operation(item: Mapping[str, Any], pointer: str) -> Operation:
         content = {"application/json": infer_schema(example)} if example is not None else {}
         if any(r.status == code for r in responses):
             continue
-        responses.append(Response(status=code, description=str(resp.get("name") or ""), content=content,
-                                  pointer=f"{pointer}/response/{j}"))
+        responses.append(
+            Response(
+                status=code,
+                description=str(resp.get("name") or ""),
+                content=content,
+                pointer=f"{pointer}/response/{j}",
+            )
+        )
     op = Operation(
         id=f"{method} {path}",
         method=method,
@@ -150,15 +175,41 @@ def _operation(item: Mapping[str, Any], pointer: str) -> Operation:
         responses=tuple(responses),
         pointer=pointer,
     )
+    factory = FieldFactory({})
     fields: list[Field] = [
-        make_field(p.field_path, p.location, p.name, p.schema, {}, required=p.required, pointer=p.pointer,
-                   description=p.description)
+        factory.field(
+            p.field_path,
+            p.location,
+            p.name,
+            p.schema,
+            required=p.required,
+            pointer=p.pointer,
+            description=p.description,
+        )
         for p in params
     ]
     if op.body_schema is not None:
-        fields.extend(flatten(op.body_schema, {}, prefix="body", location="body", pointer=f"{pointer}/request/body"))
+        fields.extend(
+            flatten(
+                op.body_schema,
+                {},
+                prefix="body",
+                location="body",
+                pointer=f"{pointer}/request/body",
+                factory=factory,
+            )
+        )
     if op.success_schema is not None:
-        fields.extend(flatten(op.success_schema, {}, prefix="response", location="response", pointer=f"{pointer}/response"))
+        fields.extend(
+            flatten(
+                op.success_schema,
+                {},
+                prefix="response",
+                location="response",
+                pointer=f"{pointer}/response",
+                factory=factory,
+            )
+        )
     from dataclasses import replace
 
     return replace(op, fields=tuple(fields))

@@ -68,7 +68,9 @@ class Resolver:
         for token in split_pointer(location.pointer):
             if isinstance(node, dict) and token in node:
                 node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            elif (isinstance(node, dict) and token.isdigit() and int(token) in node) or (
+                isinstance(node, list) and token.isdigit() and int(token) < len(node)
+            ):  # `200:` read as an int
                 node = node[int(token)]
             else:
                 raise UnresolvableRefError(

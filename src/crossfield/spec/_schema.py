@@ -19,7 +19,9 @@ from crossfield.spec._source import escape_token, split_pointer
 _SUBSCHEMA_KEYS = ("items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
-_DROP = frozenset({"discriminator", "xml", "externalDocs", "example", "x-nullable", "nullable", "$schema", "$id"})
+_DROP = frozenset(
+    {"discriminator", "xml", "externalDocs", "example", "x-nullable", "nullable", "$schema", "$id"}
+)
 _NAME_CLEAN = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
@@ -56,9 +58,7 @@ class SchemaConverter:
                 continue
             if key in _SUBSCHEMA_KEYS:
                 if isinstance(value, list) and key == "items":  # draft-4 tuple form
-                    out["prefixItems"] = [
-                        self.convert(v, _child(where, key, i)) for i, v in enumerate(value)
-                    ]
+                    out["prefixItems"] = [self.convert(v, _child(where, key, i)) for i, v in enumerate(value)]
                 elif isinstance(value, bool) and key == "additionalProperties":
                     out[key] = value
                 else:
@@ -67,9 +67,7 @@ class SchemaConverter:
                 out[key] = [self.convert(v, _child(where, key, i)) for i, v in enumerate(value)]
             elif key in _SUBSCHEMA_MAPS and isinstance(value, Mapping):
                 target = "$defs" if key == "definitions" else key
-                out[target] = {
-                    str(k): self.convert(v, _child(where, key, str(k))) for k, v in value.items()
-                }
+                out[target] = {str(k): self.convert(v, _child(where, key, str(k))) for k, v in value.items()}
             elif key == "type" and value == "file":  # Swagger 2.0 file upload
                 out["type"] = "string"
                 out["format"] = "binary"
@@ -106,7 +104,11 @@ class SchemaConverter:
 
     def _unique_name(self, target: Location) -> str:
         tokens = split_pointer(target.pointer)
-        base = _NAME_CLEAN.sub("_", tokens[-1]) if tokens else _NAME_CLEAN.sub("_", target.uri.rsplit("/", 1)[-1])
+        base = (
+            _NAME_CLEAN.sub("_", tokens[-1])
+            if tokens
+            else _NAME_CLEAN.sub("_", target.uri.rsplit("/", 1)[-1])
+        )
         base = base or "schema"
         name, n = base, 2
         while name in self.defs:
@@ -136,7 +138,7 @@ def _make_nullable(schema: dict[str, Any]) -> None:
 def standalone(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `schema` carrying only the `$defs` it reaches, ready for `jsonschema` or a generated file."""
     needed: dict[str, Any] = {}
-    stack = [schema]
+    stack: list[Any] = [schema]
     while stack:
         node = stack.pop()
         if isinstance(node, Mapping):

@@ -18,11 +18,13 @@ import math
 import re
 from typing import Any
 
-try:
+from yaml import events
+
+try:  # the C parser's events are `yaml.events` classes
     from yaml import _yaml as _cyaml
 
-    _CParser: Any = _cyaml.CParser
-except (ImportError, AttributeError):  # pragma: no cover - depends on the PyYAML build
+    _CParser: Any = getattr(_cyaml, "CParser", None)
+except ImportError:  # pragma: no cover - depends on the PyYAML build
     _CParser = None
 
 
@@ -65,7 +67,7 @@ _MAYBE_NOT_STR = frozenset("0123456789-+.~ntfNTF")
 _STR_TAG = "tag:yaml.org,2002:str"
 _TAG_CONVERT: dict[str, Any] = {
     "tag:yaml.org,2002:str": str,
-    "tag:yaml.org,2002:int": lambda v: _plain(v) if isinstance(_plain(v), int) else int(v),
+    "tag:yaml.org,2002:int": lambda v: int(v.replace("_", ""), 0),
     "tag:yaml.org,2002:float": float,
     "tag:yaml.org,2002:bool": lambda v: _SPECIAL.get(v, bool(v)),
     "tag:yaml.org,2002:null": lambda v: None,
@@ -103,14 +105,14 @@ def load(data: bytes | str) -> Any:
 
 def _build(parser: Any) -> Any:
     get = parser.get_event
-    scalar_event = _cyaml.ScalarEvent
-    alias_event = _cyaml.AliasEvent
-    map_start = _cyaml.MappingStartEvent
-    seq_start = _cyaml.SequenceStartEvent
-    map_end = _cyaml.MappingEndEvent
-    seq_end = _cyaml.SequenceEndEvent
-    doc_end = _cyaml.DocumentEndEvent
-    stream_end = _cyaml.StreamEndEvent
+    scalar_event = events.ScalarEvent
+    alias_event = events.AliasEvent
+    map_start = events.MappingStartEvent
+    seq_start = events.SequenceStartEvent
+    map_end = events.MappingEndEvent
+    seq_end = events.SequenceEndEvent
+    doc_end = events.DocumentEndEvent
+    stream_end = events.StreamEndEvent
     plain_cache: dict[str, Any] = {}
     anchors: dict[str, Any] = {}
     # The stack holds (container, pending key or _NO_KEY, merges) for each open collection.
@@ -144,7 +146,11 @@ def _build(parser: Any) -> Any:
                 anchors[event.anchor] = value
             is_container = False
         elif cls is map_start or cls is seq_start:
-            if event.tag is not None and event.tag not in ("!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+            if event.tag is not None and event.tag not in (
+                "!",
+                "tag:yaml.org,2002:map",
+                "tag:yaml.org,2002:seq",
+            ):
                 raise Unsupported(f"tag {event.tag}")
             value = {} if cls is map_start else []
             if event.anchor is not None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from crossfield.spec.interactions import InteractionMap
 
 JSONValue = Any
 """A value as it appears in a JSON document (dict, list, str, int, float, bool or None)."""
@@ -27,6 +30,9 @@ class Evidence:
 
     pointer: str
     text: str | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (Evidence, (self.pointer, self.text))
 
     def to_dict(self) -> dict[str, str]:
         d = {"pointer": self.pointer}
@@ -100,6 +106,72 @@ class Field:
         d["pointer"] = self.pointer
         return d
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as a flat tuple and rebuilt through `new_field`: the spec cache holds tens of thousands.
+        return (new_field, tuple(getattr(self, name) for name in _FIELD_NAMES))
+
+
+_FIELD_NAMES: tuple[str, ...] = Field.__slots__
+# Same slot layout as `Field` but without the frozen `__setattr__`. `new_field` fills one of these and then
+# switches its class, which is about five times faster than the frozen dataclass `__init__`.
+_FieldSlots: Any = type("_FieldSlots", (), {"__slots__": _FIELD_NAMES})
+
+
+def new_field(
+    path: str,
+    location: Location,
+    name: str,
+    type: str | None = None,
+    format: str | None = None,
+    enum: tuple[JSONValue, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: float | None = None,
+    exclusive_maximum: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    min_items: int | None = None,
+    max_items: int | None = None,
+    pattern: str | None = None,
+    required: bool = False,
+    nullable: bool = False,
+    read_only: bool = False,
+    write_only: bool = False,
+    default: JSONValue = None,
+    examples: tuple[JSONValue, ...] = (),
+    description: str = "",
+    pointer: str = "",
+    schema: Mapping[str, JSONValue] | None = None,
+) -> Field:
+    """A `Field`, equal to `Field(...)` with the same arguments, built without the frozen `__init__`."""
+    o: Any = _FieldSlots.__new__(_FieldSlots)
+    o.path = path
+    o.location = location
+    o.name = name
+    o.type = type
+    o.format = format
+    o.enum = enum
+    o.minimum = minimum
+    o.maximum = maximum
+    o.exclusive_minimum = exclusive_minimum
+    o.exclusive_maximum = exclusive_maximum
+    o.min_length = min_length
+    o.max_length = max_length
+    o.min_items = min_items
+    o.max_items = max_items
+    o.pattern = pattern
+    o.required = required
+    o.nullable = nullable
+    o.read_only = read_only
+    o.write_only = write_only
+    o.default = default
+    o.examples = examples
+    o.description = description
+    o.pointer = pointer
+    o.schema = {} if schema is None else schema
+    o.__class__ = Field
+    return o  # type: ignore[no-any-return]
+
 
 @dataclass(frozen=True, slots=True)
 class Parameter:
@@ -116,6 +188,20 @@ class Parameter:
     @property
     def field_path(self) -> str:
         return f"{self.location}.{self.name}"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (
+            Parameter,
+            (
+                self.name,
+                self.location,
+                self.required,
+                self.schema,
+                self.description,
+                self.pointer,
+                self.deprecated,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +220,12 @@ class Response:
     def json_schema(self) -> Mapping[str, JSONValue] | None:
         """The schema of the JSON body, if the response documents one."""
         return _pick_json(self.content)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (
+            Response,
+            (self.status, self.description, self.content, self.headers, self.links, self.pointer),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +267,9 @@ class Operation:
 
     def parameter(self, location: str, name: str) -> Parameter | None:
         for p in self.parameters:
-            if p.location == location and (p.name == name or (location == "header" and p.name.lower() == name.lower())):
+            if p.location == location and (
+                p.name == name or (location == "header" and p.name.lower() == name.lower())
+            ):
                 return p
         return None
 
@@ -234,6 +328,7 @@ class OperationError:
 
     pointer: str
     message: str
+    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +346,9 @@ class Api:
     security: tuple[Mapping[str, tuple[str, ...]], ...] = ()
     operations: tuple[Operation, ...] = ()
     errors: tuple[OperationError, ...] = ()
-    schema_defs: Mapping[str, Mapping[str, JSONValue]] = field(default_factory=dict, compare=False, repr=False)
+    schema_defs: Mapping[str, Mapping[str, JSONValue]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
     """Every schema the operations reference, by name; `$ref`s in operation schemas are `#/$defs/<name>`."""
 
     def standalone_schema(self, schema: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
@@ -270,6 +367,14 @@ class Api:
     def field(self, operation_id: str, path: str) -> Field | None:
         op = self.operation(operation_id)
         return op.field(path) if op is not None else None
+
+    @cached_property
+    def interactions(self) -> InteractionMap:
+        """The interaction map (links, resources, state fields, field relations, ...), built on first use
+        and kept in the load cache with the API."""
+        from crossfield.spec.interactions import build_interaction_map
+
+        return build_interaction_map(self)
 
 
 def _is_json(media: str) -> bool:
