@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema
+import referencing.exceptions
 
 from crossfield.errors import HypothesisError
 from crossfield.judgment.models import (
@@ -171,7 +172,7 @@ def _check_literal(value: Any, schema: Mapping[str, Any], api: Api, where: str) 
     try:
         validator = jsonschema.Draft202012Validator(full)
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-    except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.RefResolutionError, KeyError):
+    except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, KeyError):
         return []
     if error is None:
         return []
