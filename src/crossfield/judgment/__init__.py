@@ -1,5 +1,6 @@
 """Judgment: the hypothesis contract, grounding against the spec, and the judges that write hypotheses."""
 
+from crossfield.judgment.api import judge
 from crossfield.judgment.grounding import dedupe, ground, grounding_problems
 from crossfield.judgment.models import (
     Body,
@@ -28,6 +29,8 @@ from crossfield.judgment.models import (
     UniqueValue,
     hypothesis_json_schema,
 )
+from crossfield.judgment.registry import make_judge
+from crossfield.judgment.requirements import load_requirements, parse_requirements
 
 __all__ = [
     "Body",
@@ -58,4 +61,8 @@ __all__ = [
     "ground",
     "grounding_problems",
     "hypothesis_json_schema",
+    "judge",
+    "load_requirements",
+    "make_judge",
+    "parse_requirements",
 ]
