@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from crossfield.cli import _bench, _codegen, _diff, _export, _inspect, _judge, _review, _run
+from crossfield.cli import _bench, _codegen, _demo, _diff, _export, _inspect, _judge, _review, _run
 
 app = typer.Typer(
     name="crossfield",
@@ -22,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (_inspect, _judge, _codegen, _review, _export, _bench, _run, _diff):
+for _module in (_demo, _inspect, _judge, _codegen, _review, _export, _bench, _run, _diff):
     _module.register(app)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json as jsonlib
+import re
 import threading
 import time
 import uuid
@@ -198,18 +199,22 @@ class ApiSession:
             ) from None
         return Walk(step, pages, items, total, paging.items_pointer)
 
-    def unique(self, name: str, *, format: str | None = None) -> str:
-        """A fresh value for this test; the same `name` gives the same value (so a replay can reuse it)."""
+    def unique(
+        self,
+        name: str,
+        *,
+        format: str | None = None,
+        pattern: str | None = None,
+        max_length: int | None = None,
+    ) -> str:
+        """A fresh value for this test; the same `name` gives the same value (so a replay can reuse it).
+
+        When the field has a `pattern` or `maxLength`, the value is shaped to fit it (a SKU pattern of
+        upper-case letters and digits gets one), so uniqueness never makes a valid request invalid."""
         with self._lock:
             value = self._unique.get(name)
             if value is None:
-                token = uuid.uuid4().hex[:12]
-                if format == "uuid":
-                    value = str(uuid.uuid4())
-                elif format in ("email", "idn-email"):
-                    value = f"{name}-{token}@example.com"
-                else:
-                    value = f"{name}-{token}"
+                value = unique_value(name, format=format, pattern=pattern, max_length=max_length)
                 self._unique[name] = value
             return value
 
@@ -491,3 +496,40 @@ def _parse_json(text: str, content_type: str | None) -> Any:
         except ValueError:
             return MISSING
     return MISSING
+
+
+def unique_value(
+    name: str, *, format: str | None = None, pattern: str | None = None, max_length: int | None = None
+) -> str:
+    """A new unique string for a field named `name`, fitted to its format, pattern and length."""
+    if format == "uuid":
+        return str(uuid.uuid4())
+    token = uuid.uuid4().hex[:12]
+    if format in ("email", "idn-email"):
+        return f"{name}-{token}@example.com"
+    digits = str(uuid.uuid4().int)[:12]
+    stem = re.sub(r"[^a-z0-9]", "", name.lower())[:8] or "x"
+    candidates = [
+        f"{name}-{token}",
+        f"{stem}{token}",
+        f"{stem.upper()}-{token.upper()}",
+        token.upper(),
+        token,
+        digits,
+        f"{stem.upper()}{token.upper()}",
+    ]
+    if max_length is not None:
+        candidates = [c[:max_length] for c in candidates if max_length >= 6] + candidates
+    for candidate in candidates:
+        if max_length is not None and len(candidate) > max_length:
+            continue
+        if pattern is None or _matches(pattern, candidate):
+            return candidate
+    return candidates[0]
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:
+        return True

@@ -39,6 +39,7 @@ from crossfield.judgment.models import (
     UniqueValue,
     Value,
 )
+from crossfield.spec._fields import resolve_local
 from crossfield.spec.model import Api, Operation
 
 __all__ = ["RESERVED_NAMES", "TestWriter"]
@@ -146,8 +147,14 @@ class TestWriter:
             if isinstance(value, UniqueValue) and value.name not in scope.uniques:
                 var = scope.namer.name("unique", value.name)
                 scope.uniques[value.name] = var
-                fmt = schema.get("format") if isinstance(schema, Mapping) else None
-                kwargs = [("format", fmt)] if fmt in _UNIQUE_FORMATS else []
+                resolved = resolve_local(schema, self.api.schema_defs) if isinstance(schema, Mapping) else {}
+                fmt = resolved.get("format")
+                kwargs: list[tuple[str, Any]] = [("format", fmt)] if fmt in _UNIQUE_FORMATS else []
+                # A unique value must still be valid for its field: honour pattern and length.
+                if isinstance(resolved.get("pattern"), str):
+                    kwargs.append(("pattern", resolved["pattern"]))
+                if isinstance(resolved.get("maxLength"), int):
+                    kwargs.append(("max_length", resolved["maxLength"]))
                 scope.lines.append(
                     _BODY + render_call("api.unique", [value.name], kwargs, indent=4, prefix=f"{var} = ")
                 )

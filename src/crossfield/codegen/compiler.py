@@ -230,9 +230,8 @@ def _identity_warnings(hypotheses: Sequence[Hypothesis], config: Config | None) 
                 needed.setdefault(step.identity, []).append(hyp.id)
     if not needed:
         return []
-    configured = set(config.identities) if config is not None else set()
     out = []
-    for name in sorted(set(needed) - configured):
+    for name in sorted(n for n in needed if config is None or config.identity(n) is None):
         ids = ", ".join(sorted(set(needed[name]))[:5])
         out.append(
             f"identity {name!r} (used by {ids}) is not configured; add [identities.{name}] to crossfield.toml "

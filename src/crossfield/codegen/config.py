@@ -91,11 +91,18 @@ class Config:
     source: str = "<defaults>"
 
     def identity(self, name: str) -> Identity | None:
-        """The identity a step's `identity` means; "default" is `default_identity` (or none: no auth)."""
+        """The identity a step's `identity` means: "default" is `default_identity` (or none: no auth);
+        "other", unless configured by that name, is the first configured identity that is not the default."""
         if name == "default":
             if self.default_identity is not None:
                 return self.identities.get(self.default_identity)
             return self.identities.get("default")
+        if name == "other" and name not in self.identities:
+            # Judges name the second party of an ownership scenario "other": the first configured
+            # identity that is not the default one.
+            for candidate in self.identities:
+                if candidate not in (self.default_identity, "default"):
+                    return self.identities[candidate]
         return self.identities.get(name)
 
 

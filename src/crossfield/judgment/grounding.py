@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import jsonschema
 import referencing.exceptions
 
 from crossfield.errors import HypothesisError
@@ -168,6 +167,8 @@ def _check_body(
 
 
 def _check_literal(value: Any, schema: Mapping[str, Any], api: Api, where: str) -> list[str]:
+    import jsonschema  # imported here: it costs ~0.3 s and only literal checks need it
+
     full = api.standalone_schema(schema)
     try:
         validator = jsonschema.Draft202012Validator(full)
