@@ -1,3 +1,3 @@
-"""The package version, in one place (read by pyproject via hatch? no: kept in sync by a test)."""
+"""The package version. pyproject.toml carries the same string; tests/test_public_api.py keeps them equal."""
 
 __version__ = "0.1.0"
