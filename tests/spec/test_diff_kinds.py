@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from crossfield.spec import load_spec_from_text
-from crossfield.spec.diff import ChangeKind, SpecDiff, diff_specs, facets
+from crossfield.spec._facets import facets
+from crossfield.spec.diff import ChangeKind, SpecDiff, diff_specs
 
 
 def _doc() -> dict[str, Any]:
@@ -169,6 +170,7 @@ def test_parameter_added_optional_and_required() -> None:
     required = d.find(ChangeKind.FIELD_ADDED, "createOrder", "header.Idempotency-Key")[0]
     assert (optional.breaking, required.breaking) == (False, True)
     assert optional.describe() == "field query.expand added"
+    assert optional.tag() == "createOrder: field query.expand added"
 
 
 def test_header_names_compare_case_insensitively() -> None:
