@@ -13,14 +13,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "crossfield"
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "_version": set(),
-    "spec": {"errors", "_version"},
-    "judgment": {"spec", "errors", "_version", "testing"},
-    "codegen": {"judgment", "spec", "errors", "_version", "feedback", "_serving"},
-    "feedback": {"judgment", "spec", "errors", "_version"},
-    "batch": {"spec", "judgment", "codegen", "feedback", "errors", "_version"},
-    "testing": {"judgment", "errors", "_version"},
+    "spec": {"_secrets", "errors", "_version"},
+    "judgment": {"_secrets", "spec", "errors", "_version", "testing"},
+    "codegen": {"_secrets", "judgment", "spec", "errors", "_version", "feedback", "_serving"},
+    "feedback": {"_secrets", "judgment", "spec", "errors", "_version"},
+    "batch": {"_secrets", "spec", "judgment", "codegen", "feedback", "errors", "_version"},
+    "testing": {"_secrets", "judgment", "errors", "_version"},
     "_serving": set(),
-    "evals": {"spec", "judgment", "codegen", "feedback", "errors", "_version", "_serving"},
+    "_secrets": set(),
+    "evals": {"_secrets", "spec", "judgment", "codegen", "feedback", "errors", "_version", "_serving"},
 }
 
 
@@ -53,4 +54,6 @@ MODULES = sorted(p for p in PACKAGE.rglob("*.py") if _layer(p) in ALLOWED)
 def test_module_imports_only_allowed_layers(path: Path) -> None:
     layer = _layer(path)
     forbidden = _imports(path) - ALLOWED[layer] - {layer}
-    assert not forbidden, f"{path.relative_to(PACKAGE)} ({layer}) imports {sorted(forbidden)}; see ARCHITECTURE.md"
+    assert not forbidden, (
+        f"{path.relative_to(PACKAGE)} ({layer}) imports {sorted(forbidden)}; see ARCHITECTURE.md"
+    )

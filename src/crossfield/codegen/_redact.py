@@ -14,52 +14,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from crossfield._secrets import REDACTED, is_secret_body_key, is_secret_header, is_secret_query_param
+
 __all__ = ["REDACTED", "Redactor", "is_secret_body_key", "is_secret_header", "is_secret_query_param"]
 
-REDACTED = "[REDACTED]"
-_ALWAYS_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_HEADER_PARTS = (
-    "api-key",
-    "apikey",
-    "api_key",
-    "token",
-    "secret",
-    "session",
-    "auth",
-    "password",
-    "signature",
-)
-_SECRET_QUERY_EXACT = frozenset({"key", "sig", "code"})
-_SECRET_BODY_PARTS = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "api-key",
-    "authorization",
-    "credential",
-    "private_key",
-    "session",
-)
 _MIN_SECRET_LENGTH = 4
 MAX_BODY_CHARS = 65_536
-
-
-def is_secret_header(name: str) -> bool:
-    low = name.lower()
-    return low in _ALWAYS_SECRET_HEADERS or any(part in low for part in _SECRET_HEADER_PARTS)
-
-
-def is_secret_query_param(name: str) -> bool:
-    low = name.lower()
-    return low in _SECRET_QUERY_EXACT or any(part in low for part in _SECRET_HEADER_PARTS)
-
-
-def is_secret_body_key(name: str) -> bool:
-    low = name.lower()
-    return any(part in low for part in _SECRET_BODY_PARTS)
 
 
 class Redactor:

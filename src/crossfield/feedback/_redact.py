@@ -8,27 +8,20 @@ of a URL. Bodies are kept as they are: they are the evidence a failing test is j
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-REDACTED = "[redacted]"
-
-_SENSITIVE = re.compile(
-    r"authorization|cookie|api[-_]?key|apikey|access[-_]?key|token|secret|passw|session|signature|"
-    r"credential|private[-_]?key|^x-auth|^x-amz-security",
-    re.IGNORECASE,
-)
+from crossfield._secrets import REDACTED, is_secret_header, is_secret_query_param
 
 
 def is_sensitive(name: str) -> bool:
     """True for header or parameter names that carry credentials (Authorization, Cookie, X-API-Key...)."""
-    return bool(_SENSITIVE.search(name))
+    return is_secret_header(name) or is_secret_query_param(name)
 
 
 def redact_headers(headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> dict[str, Any]:
-    """A copy of `headers` with every credential-looking value replaced by `[redacted]`."""
+    """A copy of `headers` with every credential-looking value replaced by `[REDACTED]`."""
     if headers is None:
         return {}
     items = headers.items() if isinstance(headers, Mapping) else headers
