@@ -12,9 +12,10 @@ source of training data.
 The schema is documented in docs/store-schema.md.
 """
 
+from crossfield._secrets import REDACTED
 from crossfield.feedback._decide import Action, Decision, RejectReason
 from crossfield.feedback._prompts import FALLBACK_SYSTEM, RenderedPrompt
-from crossfield.feedback._redact import REDACTED, redact_headers, redact_url
+from crossfield.feedback._redact import redact_headers, redact_url
 from crossfield.feedback._schema import ACTIONS, MIGRATIONS, REJECT_REASONS, SCHEMA_VERSION
 from crossfield.feedback.errors import (
     SpecUnavailableError,
