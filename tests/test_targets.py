@@ -1,4 +1,5 @@
-"""Checks for the benchmark targets under ``datasets/targets``.
+"""Checks for the benchmark targets under ``datasets/targets`` and the held-out targets under
+``datasets/holdout``.
 
 For every target directory this verifies the static files (``openapi.yaml``, ``bugs.yaml``,
 ``crossfield.toml``) and proves the seeded bugs with behavioural probes (``probes.py``):
@@ -53,13 +54,28 @@ REQUIRED_FILES = ("openapi.yaml", "app.py", "bugs.yaml", "crossfield.toml", "pro
 Probe = Callable[[TestClient], None]
 
 
-def _discover_targets() -> list[str]:
-    if not TARGETS_DIR.is_dir():
+HOLDOUT_DIR = REPO_ROOT / "datasets" / "holdout"
+
+
+def _discover_targets(root: Path = TARGETS_DIR) -> list[str]:
+    if not root.is_dir():
         return []
-    return sorted(p.name for p in TARGETS_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-TARGETS = _discover_targets()
+BENCHMARK_TARGETS = _discover_targets(TARGETS_DIR)
+# Held-out targets (never used to tune the judge) get the same per-target checks, but stay out of
+# the benchmark composition checks.
+HOLDOUT_TARGETS = _discover_targets(HOLDOUT_DIR)
+TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS]
+TARGET_DIRS = {
+    **{name: TARGETS_DIR / name for name in BENCHMARK_TARGETS},
+    **{name: HOLDOUT_DIR / name for name in HOLDOUT_TARGETS},
+}
+
+
+def target_dir(target: str) -> Path:
+    return TARGET_DIRS[target]
 
 
 # --------------------------------------------------------------------------- loading
@@ -67,7 +83,7 @@ TARGETS = _discover_targets()
 
 def _load_module(target: str, stem: str) -> types.ModuleType:
     """Import ``datasets/targets/<target>/<stem>.py`` without writing bytecode into the dataset."""
-    path = TARGETS_DIR / target / f"{stem}.py"
+    path = target_dir(target) / f"{stem}.py"
     name = f"_crossfield_targets.{target}.{stem}"
     module = types.ModuleType(name)
     module.__file__ = str(path)
@@ -88,13 +104,13 @@ def probes_module(target: str) -> types.ModuleType:
 
 @cache
 def load_spec(target: str) -> dict[str, Any]:
-    with (TARGETS_DIR / target / "openapi.yaml").open(encoding="utf-8") as fh:
+    with (target_dir(target) / "openapi.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
 @cache
 def load_bugs(target: str) -> list[dict[str, Any]]:
-    with (TARGETS_DIR / target / "bugs.yaml").open(encoding="utf-8") as fh:
+    with (target_dir(target) / "bugs.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 
@@ -113,7 +129,7 @@ def smoke_probes(target: str) -> list[Probe]:
 def _bug_cases() -> list[Any]:
     cases = []
     for target in TARGETS:
-        if not (TARGETS_DIR / target / "bugs.yaml").is_file():
+        if not (target_dir(target) / "bugs.yaml").is_file():
             continue  # reported by test_target_layout
         for bug in load_bugs(target) or []:
             if isinstance(bug, dict) and "id" in bug:
@@ -345,12 +361,16 @@ def run_probe(
 
 
 def test_targets_discovered() -> None:
-    assert len(TARGETS) >= 5, f"expected at least five targets in {TARGETS_DIR}, found {TARGETS}"
+    assert len(BENCHMARK_TARGETS) >= 5, (
+        f"expected at least five targets in {TARGETS_DIR}, found {BENCHMARK_TARGETS}"
+    )
+    clashes = set(BENCHMARK_TARGETS) & set(HOLDOUT_TARGETS)
+    assert not clashes, f"held-out targets must not reuse benchmark target names: {sorted(clashes)}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_target_layout(target: str) -> None:
-    missing = [name for name in REQUIRED_FILES if not (TARGETS_DIR / target / name).is_file()]
+    missing = [name for name in REQUIRED_FILES if not (target_dir(target) / name).is_file()]
     assert not missing, f"{target}: missing {missing}"
 
 
@@ -392,7 +412,7 @@ def test_openapi_document(target: str) -> None:
 
 @pytest.mark.parametrize("target", TARGETS)
 def test_crossfield_toml(target: str) -> None:
-    with (TARGETS_DIR / target / "crossfield.toml").open("rb") as fh:
+    with (target_dir(target) / "crossfield.toml").open("rb") as fh:
         config = tomllib.load(fh)
     identities = config["identities"]
     assert len(identities) >= 2, "at least two identities are needed for ownership bugs"
@@ -472,13 +492,13 @@ def test_bug_ids_match_app_and_probes(target: str) -> None:
 
 
 def test_benchmark_composition() -> None:
-    all_bugs = [bug for target in TARGETS for bug in load_bugs(target)]
+    all_bugs = [bug for target in BENCHMARK_TARGETS for bug in load_bugs(target)]
     assert len(all_bugs) >= 32
     cross = sum(bug["cross_field"] for bug in all_bugs)
     assert cross * 3 >= 2 * len(all_bugs), f"only {cross}/{len(all_bugs)} bugs are cross-field"
     missing = CATEGORIES - {bug["category"] for bug in all_bugs}
     assert not missing, f"categories without a bug: {sorted(missing)}"
-    for target in TARGETS:
+    for target in BENCHMARK_TARGETS:
         controls = [bug for bug in load_bugs(target) if not bug["cross_field"]]
         assert 1 <= len(controls) <= 2, f"{target}: expected one or two single-field control bugs"
 
