@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import json as jsonlib
 import re
+import secrets
+import string
 import threading
 import time
 import uuid
@@ -525,7 +527,37 @@ def unique_value(
             continue
         if pattern is None or _matches(pattern, candidate):
             return candidate
+    if pattern is not None:
+        fitted = _randomized_pattern_sample(pattern, max_length)
+        if fitted is not None:
+            return fitted
     return candidates[0]
+
+
+_CLASSES = (string.digits, string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _randomized_pattern_sample(pattern: str, max_length: int | None) -> str | None:
+    """A string matching a structured pattern (an ISBN, a product code), made unique by re-drawing each
+    character at random within its class wherever the pattern still matches afterwards."""
+    from crossfield.codegen.synth import _pattern_samples
+
+    samples = _pattern_samples(pattern, 0, max_length, 0)
+    if not samples:
+        return None
+    chars = list(samples[0])
+    rng = secrets.SystemRandom()
+    for index, char in enumerate(chars):
+        pool = next((c for c in _CLASSES if char in c), None)
+        if pool is None:
+            continue
+        for _ in range(4):
+            trial = chars.copy()
+            trial[index] = rng.choice(pool)
+            if _matches(pattern, "".join(trial)):
+                chars = trial
+                break
+    return "".join(chars)
 
 
 def _matches(pattern: str, value: str) -> bool:
