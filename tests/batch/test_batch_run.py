@@ -12,9 +12,14 @@ import pytest
 from batch_support import CountingJudge, draft, orders_doc, write_spec
 
 from crossfield.batch import MANIFEST_NAME, RunSummary, discover, run
+from crossfield.batch import _judges as batch_judges
 from crossfield.batch._outputs import TEMP_PREFIX
 from crossfield.errors import ConfigError
+from crossfield.judgment.base import JudgeResult, Requirement
+from crossfield.judgment.heuristic import RULESET_VERSION, HeuristicJudge, ruleset_hash
+from crossfield.judgment.heuristic import judge as heuristic_judge
 from crossfield.judgment.models import HypothesisSet
+from crossfield.spec.model import Api
 
 
 def _corpus(root: Path, n: int = 3) -> Path:
@@ -92,6 +97,50 @@ def test_another_judge_or_prompt_is_another_run(tmp_path: Path) -> None:
     again = CountingJudge()
     _run(corpus, out, again, prompt="v2")
     assert again.calls == ["API 0"]
+
+
+class CountingHeuristicJudge(HeuristicJudge):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def judge(self, api: Api, *, requirements: list[Requirement] | None = None) -> JudgeResult:
+        self.calls.append(api.title)
+        return super().judge(api, requirements=requirements)
+
+
+def test_a_changed_heuristic_rule_set_is_another_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, out = _corpus(tmp_path / "corpus", n=1), tmp_path / "out"
+    first = CountingHeuristicJudge()
+    _run(corpus, out, first)  # type: ignore[arg-type]
+    assert first.calls == ["API 0"]
+    run_key = json.loads((out / MANIFEST_NAME).read_text())["specs"]["api0"]["run_key"]
+    assert run_key["prompt"] == f"{RULESET_VERSION}@{ruleset_hash()}" and run_key["version"] is None
+
+    same = CountingHeuristicJudge()
+    _run(corpus, out, same)  # type: ignore[arg-type]
+    assert same.calls == []
+
+    monkeypatch.setattr(heuristic_judge, "ruleset_hash", lambda: "0" * 16)  # a rule changed
+    changed = CountingHeuristicJudge()
+    summary = _run(corpus, out, changed)  # type: ignore[arg-type]
+    assert changed.calls == ["API 0"]
+    assert next(s for s in summary.specs if s.name == "api0").status == "done"
+    hset = HypothesisSet.model_validate_json((out / "api0" / "hypotheses.json").read_text())
+    assert all(h.provenance.prompt_hash == "0" * 16 for h in hset.hypotheses)
+
+
+def test_the_crossfield_version_keys_only_judges_without_a_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = _corpus(tmp_path / "corpus", n=1)
+    _run(corpus, tmp_path / "heuristic", CountingHeuristicJudge())  # type: ignore[arg-type]
+    _run(corpus, tmp_path / "scripted", CountingJudge())
+    monkeypatch.setattr(batch_judges, "__version__", "999.0.0")  # a new release, the same rules
+    heuristic, scripted = CountingHeuristicJudge(), CountingJudge()
+    _run(corpus, tmp_path / "heuristic", heuristic)  # type: ignore[arg-type]
+    _run(corpus, tmp_path / "scripted", scripted)
+    assert heuristic.calls == [] and scripted.calls == ["API 0"]
 
 
 def test_json_summary_shape(tmp_path: Path) -> None:

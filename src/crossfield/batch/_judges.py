@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from crossfield._version import __version__
 from crossfield.judgment.base import Judge, JudgeResult
 from crossfield.spec.model import Api
 
@@ -28,6 +29,15 @@ class ResolvedJudge:
     key: str
     """The judge part of the run key: changes whenever the judge would judge differently."""
     prompt: str | None
+    """The prompt part of the run key: the prompt id, and `@hash` when the judge exposes `prompt_hash` (an
+    LLM judge's prompt template, the heuristic judge's rule set)."""
+    prompt_hash: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The crossfield version, for the run key of a judge that exposes no hash of what it judges with (a
+        new release may judge differently); None when the hash says it."""
+        return None if self.prompt_hash else __version__
 
     @property
     def ajudge(self) -> AsyncJudgeFn | None:
@@ -51,7 +61,7 @@ def resolve_judge(
     if prompt_hash:
         prompt_key = f"{prompt_key or ''}@{prompt_hash}"
     key = label if not isinstance(model, str) or model in label else f"{label}:{model}"
-    return ResolvedJudge(judge=instance, label=label, key=key, prompt=prompt_key)
+    return ResolvedJudge(judge=instance, label=label, key=key, prompt=prompt_key, prompt_hash=prompt_hash)
 
 
 def make_judge(spec: str, *, prompt: str | None, concurrency: int, options: Mapping[str, Any]) -> Judge:

@@ -24,16 +24,18 @@ FORMAT = "crossfield.run-manifest/1"
 
 @dataclass(frozen=True, slots=True)
 class RunKey:
-    """What makes two judgments of a spec the same judgment. The crossfield version is part of it: a new
-    release may ground, judge or compile differently (the heuristic judge's rules carry no hash of their
-    own yet), and re-judging is cheap next to keeping stale outputs."""
+    """What makes two judgments of a spec the same judgment. `prompt` carries the hash of what the judge
+    judges with (an LLM judge's prompt, the heuristic judge's rule set), so a changed prompt or rule means a
+    new judgment. For a judge that exposes no such hash, the crossfield version stands in: a new release may
+    judge differently, and re-judging is cheap next to keeping stale outputs."""
 
     spec_hash: str
     judge: str
     prompt: str | None = None
     since: str | None = None
     """Content hash of the old version, for changed-operations runs."""
-    version: str = __version__
+    version: str | None = __version__
+    """The crossfield version; None when `prompt` carries the judge's hash (`ResolvedJudge.version`)."""
 
     def digest(self) -> str:
         payload = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))

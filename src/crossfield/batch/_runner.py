@@ -229,7 +229,7 @@ class _Run:
         except OSError as exc:
             self.record(SpecOutcome(str(spec.path), spec.name, "not-loadable", reason=f"cannot read: {exc}"))
             return None
-        key = RunKey(spec_hash, self.judge.key, self.judge.prompt, old_hash)
+        key = RunKey(spec_hash, self.judge.key, self.judge.prompt, old_hash, self.judge.version)
         job = Job(spec, key, since_old=self.since[0] if self.since else None)
         spec_dir = self.out / spec.name
         entry = self.manifest.done(spec.name, key)

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from crossfield.judgment.models import Hypothesis
 from crossfield.spec.diff import Change, ChangeKind, SpecDiff, diff_specs
-from crossfield.spec.interactions import build_interaction_map
 from crossfield.spec.model import Api
 
 
@@ -41,7 +40,7 @@ def change_scope(old: Api, new: Api) -> ChangeScope:
     changed = diff.touched_operations
     neighbours: dict[str, set[str]] = {}
     if changed:
-        for link in build_interaction_map(new).links:
+        for link in new.interactions.links:
             if link.producer != link.consumer:
                 neighbours.setdefault(link.producer, set()).add(link.consumer)
                 neighbours.setdefault(link.consumer, set()).add(link.producer)

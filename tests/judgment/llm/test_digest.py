@@ -178,3 +178,32 @@ def test_large_requirement_sets_are_filtered_per_chunk(api: Api) -> None:
     picked = select_requirements(many, ops, budget_tokens=500)  # type: ignore[arg-type]
     assert [r.id for r in picked] == ["REQ-999"]
     assert select_requirements(many[:2], ops, budget_tokens=5000) == many[:2]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("budget", [900, 1_500, 50_000])
+@pytest.mark.parametrize("with_map", [True, False])
+def test_a_growing_chunk_measures_what_it_renders(api: Api, budget: int, with_map: bool) -> None:
+    """Packing adds operations to a running size; it must equal the size of the chunk rendered anew, facts
+    cut to their budget, shared response shapes and related operations included."""
+    imap = build_interaction_map(api) if with_map else None
+    builder = ChunkBuilder(api, budget_tokens=budget, overhead_tokens=0, interaction_map=imap)
+    ops = list(api.operations) * 2  # the second round meets every response shape and fact again
+    pack = builder.pack()
+    for n, op in enumerate(ops, 1):
+        pack.add([op])
+        fresh = ChunkBuilder(api, budget_tokens=budget, overhead_tokens=0, interaction_map=imap)
+        texts = fresh.render(ops[:n])
+        assert pack.render() == texts
+        assert pack.size() == fresh.size(ops[:n]) == sum(estimate_tokens(t) for t in texts)
+
+
+def test_requirements_match_whole_words_only(api: Api) -> None:
+    ops = [api.operation("createRefund")]
+    reqs = [
+        Requirement("A", "createrefunds is another word"),
+        Requirement("B", "(createRefund) must be idempotent"),
+        Requirement("C", "refund_amount and xcharges are other words"),
+        Requirement("D", "x" * 4000),
+    ]
+    picked = select_requirements(reqs, ops, budget_tokens=100)  # type: ignore[arg-type]
+    assert [r.id for r in picked] == ["B"]

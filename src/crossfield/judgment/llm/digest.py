@@ -15,6 +15,7 @@ hypothesis can create its prerequisites through the API.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -326,6 +327,10 @@ def fact_line(fact: Any) -> tuple[int, str, tuple[str, ...]]:
     return rank, f"- {kind}: {body}", _fact_operations(fact)
 
 
+_FactEntry = tuple[str, int, tuple[str, ...]]
+"""(line, token cost with its newline, operation ids) of one rendered fact."""
+
+
 def render_facts(
     facts: Sequence[Any],
     budget_tokens: int,
@@ -334,26 +339,40 @@ def render_facts(
     """The facts as compact JSON lines, most useful kinds first, within `budget_tokens`; plus the operation
     ids they mention (for related operations)."""
     seen: set[str] = set()
-    entries: list[tuple[int, str, tuple[str, ...]]] = []
+    entries: list[tuple[int, _FactEntry]] = []
     for fact in facts:
         rank, line, ops = line_of(fact)
         if line in seen:
             continue
         seen.add(line)
-        entries.append((rank, line, ops))
+        entries.append((rank, (line, estimate_tokens(line) + 1, ops)))
     entries.sort(key=lambda e: e[0])
+    kept, mentioned = _keep_facts((entry for _, entry in entries), budget_tokens)
+    return "\n".join(kept), mentioned
+
+
+def _keep_facts(entries: Iterable[_FactEntry], budget_tokens: int) -> tuple[list[str], set[str]]:
+    """Greedy, in the given (priority) order: every line that still fits the budget."""
     kept: list[str] = []
     mentioned: set[str] = set()
     used = 0
-    for _, line, ops in entries:
-        cost = estimate_tokens(line) + 1
+    for line, cost, ops in entries:
         if used + cost > budget_tokens:
             continue
         kept.append(line)
         used += cost
         if len(ops) <= 6:
             mentioned.update(ops)
-    return "\n".join(kept), mentioned
+    return kept, mentioned
+
+
+def _tokens(length: int) -> int:
+    """`estimate_tokens` of a text of `length` characters."""
+    return (length + 3) // 4
+
+
+def _joined_length(lines: Sequence[str], separator: int) -> int:
+    return sum(map(len, lines)) + separator * (len(lines) - 1) if lines else 0
 
 
 # ---- chunking -----------------------------------------------------------------------------------------
@@ -369,6 +388,63 @@ def _path_producers(by_path: Mapping[str, Sequence[Operation]], ops: Sequence[Op
                 collection = "/".join(segments[:i])
                 found.extend(c.id for c in by_path.get(collection, ()) if c.method.lower() == "post")
     return found
+
+
+class _Pack:
+    """The operations of one chunk being packed, with what its size depends on kept as they are added: the
+    digest's length, the response shapes already written, and the chunk's distinct facts by priority. Adding
+    operations renders only those; measuring re-selects the facts (cheap: their lines are rendered once per
+    builder) and the related operations. `render()` gives exactly the texts `size()` measures."""
+
+    def __init__(self, builder: ChunkBuilder, detail: int) -> None:
+        self._builder = builder
+        self._detail = detail
+        self.ops: list[Operation] = []
+        self._own: set[str] = set()
+        self._pieces: list[str] = []
+        self._digest_length = 0
+        self._seen: dict[tuple[str, ...], str] = {}
+        self._lines: set[str] = set()
+        self._by_rank: dict[int, list[_FactEntry]] = {}
+        self._producers: set[str] = set()
+
+    def add(self, ops: Iterable[Operation]) -> None:
+        builder = self._builder
+        for op in ops:
+            piece = _join_parts(op.id, builder._op_parts(op, self._detail), self._seen)
+            self._digest_length += len(piece) + (2 if self._pieces else 0)  # "\n\n" between operations
+            self._pieces.append(piece)
+            self.ops.append(op)
+            self._own.add(op.id)
+            for rank, entry in builder._facts_of(op):
+                if entry[0] not in self._lines:
+                    self._lines.add(entry[0])
+                    self._by_rank.setdefault(rank, []).append(entry)
+            if builder.imap is None:
+                self._producers.update(_path_producers(builder._by_path, [op]))
+
+    def _select(self) -> tuple[list[str], list[str]]:
+        """(fact lines kept, related-operation lines)."""
+        builder = self._builder
+        ranked = (entry for rank in sorted(self._by_rank) for entry in self._by_rank[rank])
+        kept, mentioned = _keep_facts(ranked, max(200, builder.content_budget // 3))
+        related_ids = mentioned | self._producers
+        related = [builder._related_line(op) for op in builder._related_ops(related_ids, self._own)]
+        return kept, related
+
+    def size(self) -> int:
+        """`sum(estimate_tokens(text) for text in self.render())`, without joining the texts."""
+        kept, related = self._select()
+        return (
+            _tokens(self._digest_length)
+            + _tokens(_joined_length(related, 1))
+            + _tokens(_joined_length(kept, 1))
+        )
+
+    def render(self) -> tuple[str, str, str]:
+        """(digest, related, facts)."""
+        kept, related = self._select()
+        return "\n\n".join(self._pieces), "\n".join(related), "\n".join(kept)
 
 
 class ChunkBuilder:
@@ -404,18 +480,13 @@ class ChunkBuilder:
         self.content_budget = available
         self._parts: dict[tuple[str, int], _OperationParts] = {}
         self._related: dict[str, str] = {}
-        self._fact_lines: dict[int, tuple[Any, tuple[int, str, tuple[str, ...]]]] = {}
+        self._fact_entries: dict[int, tuple[Any, tuple[int, _FactEntry]]] = {}
+        self._op_facts: dict[str, list[tuple[int, _FactEntry]]] = {}
         self._by_path: dict[str, list[Operation]] = {}
-        for candidate in api.operations:
+        self._positions: dict[str, list[int]] = {}
+        for position, candidate in enumerate(api.operations):
             self._by_path.setdefault(candidate.path.rstrip("/"), []).append(candidate)
-
-    def _facts_for(self, ops: Sequence[Operation]) -> list[Any]:
-        if self.imap is None:
-            return []
-        facts: list[Any] = []
-        for op in ops:
-            facts.extend(self.imap.facts_for(op.id))
-        return facts
+            self._positions.setdefault(candidate.id, []).append(position)
 
     def _op_parts(self, op: Operation, detail: int) -> _OperationParts:
         key = (op.id, detail)
@@ -430,34 +501,51 @@ class ChunkBuilder:
             line = self._related[op.id] = render_related(op)
         return line
 
-    def _fact_line(self, fact: Any) -> tuple[int, str, tuple[str, ...]]:
-        cached = self._fact_lines.get(id(fact))
+    def _fact_entry(self, fact: Any) -> tuple[int, _FactEntry]:
+        cached = self._fact_entries.get(id(fact))
         if cached is None or cached[0] is not fact:  # keyed by identity; the fact is kept alive with it
-            cached = self._fact_lines[id(fact)] = (fact, fact_line(fact))
+            rank, line, ops = fact_line(fact)
+            cached = self._fact_entries[id(fact)] = (fact, (rank, (line, estimate_tokens(line) + 1, ops)))
         return cached[1]
+
+    def _facts_of(self, op: Operation) -> list[tuple[int, _FactEntry]]:
+        """(rank, entry) of every interaction fact of `op`; each fact is rendered once per builder."""
+        entries = self._op_facts.get(op.id)
+        if entries is None:
+            facts = self.imap.facts_for(op.id) if self.imap is not None else ()
+            entries = self._op_facts[op.id] = [self._fact_entry(fact) for fact in facts]
+        return entries
+
+    def _related_ops(self, ids: set[str], own: set[str]) -> list[Operation]:
+        """The operations of `ids` not in `own`, in spec order, at most 20."""
+        positions = sorted(p for o in ids if o not in own for p in self._positions.get(o, ()))
+        return [self.api.operations[p] for p in positions[:20]]
+
+    def pack(self, ops: Sequence[Operation] = (), *, detail: int = 2) -> _Pack:
+        """A chunk under construction: operations can be added to it, and its size is kept up to date."""
+        pack = _Pack(self, detail)
+        pack.add(ops)
+        return pack
 
     def render(self, ops: Sequence[Operation], *, detail: int = 2) -> tuple[str, str, str]:
         """(digest, related, facts) for a set of operations."""
-        seen: dict[tuple[str, ...], str] = {}
-        digest = "\n\n".join(_join_parts(op.id, self._op_parts(op, detail), seen) for op in ops)
-        own = {op.id for op in ops}
-        facts_text, mentioned = render_facts(
-            self._facts_for(ops), max(200, self.content_budget // 3), line_of=self._fact_line
-        )
-        related_ids = {o for o in mentioned if o not in own}
-        if self.imap is None:
-            related_ids.update(_path_producers(self._by_path, ops))
-        related_ops = [op for op in self.api.operations if op.id in related_ids and op.id not in own]
-        related = "\n".join(self._related_line(op) for op in related_ops[:20])
-        return digest, related, facts_text
+        return self.pack(ops, detail=detail).render()
 
     def size(self, ops: Sequence[Operation], *, detail: int = 2) -> int:
-        return sum(estimate_tokens(part) for part in self.render(ops, detail=detail))
+        return self.pack(ops, detail=detail).size()
 
     def fits(self, ops: Sequence[Operation]) -> bool:
         if self.max_operations is not None and len(ops) > self.max_operations:
             return False
         return self.size(ops) <= self.content_budget
+
+    def _grow(self, pack: _Pack, ops: Sequence[Operation]) -> bool:
+        """Add `ops` to `pack` if the result still fits (`fits(pack.ops + ops)`). When it does not, `pack` is
+        left in an unspecified state: the caller starts a new chunk and drops it."""
+        if self.max_operations is not None and len(pack.ops) + len(ops) > self.max_operations:
+            return False
+        pack.add(ops)
+        return pack.size() <= self.content_budget
 
     def plan(self) -> list[tuple[str, list[Operation], bool]]:
         """Group by resource, then pack greedily: (name, operations, oversize) per chunk."""
@@ -471,24 +559,34 @@ class ChunkBuilder:
                 chunks.append((current_names, current, False))
             current_names, current = [], []
 
+        pack: _Pack | None = None  # `current`, with its size kept up to date as groups join it
         for group in group_operations(self.api, self.split_by):
-            if current and self.fits(current + group.operations):
+            if current and pack is not None and self._grow(pack, group.operations):
                 current_names.append(group.name)
                 current.extend(group.operations)
                 continue
             flush()
-            if self.fits(group.operations):
-                current_names, current = [group.name], list(group.operations)
-                continue
+            pack = None
+            if self.max_operations is None or len(group.operations) <= self.max_operations:
+                pack = self.pack(group.operations)
+                if pack.size() <= self.content_budget:
+                    current_names, current = [group.name], list(group.operations)
+                    continue
+                pack = None
             parts: list[list[Operation]] = [[]]
+            part: _Pack | None = None
             for op in group.operations:
-                if parts[-1] and not self.fits([*parts[-1], op]):
+                if part is not None and self._grow(part, [op]):
+                    parts[-1].append(op)
+                    continue
+                if parts[-1]:
                     parts.append([])
                 parts[-1].append(op)
-            for n, part in enumerate(parts, 1):
+                part = self.pack([op])
+            for n, ops in enumerate(parts, 1):
                 label = f"{group.name} ({n}/{len(parts)})" if len(parts) > 1 else group.name
-                oversize = len(part) == 1 and self.size(part) > self.content_budget
-                chunks.append(([label], part, oversize))
+                oversize = len(ops) == 1 and self.size(ops) > self.content_budget
+                chunks.append(([label], ops, oversize))
         flush()
         planned: list[tuple[str, list[Operation], bool]] = []
         used: set[str] = set()
@@ -509,16 +607,18 @@ class ChunkBuilder:
         planned = self.plan()
         out: list[Chunk] = []
         for index, (name, ops, oversize) in enumerate(planned, 1):
-            detail = 2
             if oversize:
-                for detail in (1, 0):
-                    if self.size(ops, detail=detail) <= self.content_budget:
+                for detail in (1, 0):  # less prose first, then names and types only
+                    pack = self.pack(ops, detail=detail)
+                    size = pack.size()
+                    if size <= self.content_budget:
                         break
-                size = self.size(ops, detail=detail)
                 if on_oversize is not None and size > self.content_budget:
                     on_oversize(name, size)
                 oversize = size > self.content_budget
-            digest, related, facts = self.render(ops, detail=detail)
+            else:
+                pack = self.pack(ops)
+            digest, related, facts = pack.render()
             out.append(
                 Chunk(
                     index=index,
@@ -538,7 +638,7 @@ def select_requirements(
     requirements: Sequence[Requirement], ops: Sequence[Operation], budget_tokens: int
 ) -> list[Requirement]:
     """All requirements when they fit `budget_tokens`; otherwise those that mention an operation id, a path
-    segment or a field name of `ops`."""
+    segment or a field name of `ops` (as a whole word: `\\bword\\b`)."""
     if sum(estimate_tokens(r.id + r.text) + 3 for r in requirements) <= budget_tokens:
         return list(requirements)
     words: set[str] = set()
@@ -546,9 +646,21 @@ def select_requirements(
         words.add(op.id.lower())
         words.update(s.lower() for s in op.path.split("/") if s and not s.startswith("{"))
         words.update(f.name.lower() for f in op.fields if len(f.name) > 2)
+    # A word of word characters only matches `\bword\b` exactly where it is a whole run of word characters
+    # of the text, so a set lookup decides it; the others (`expand[]`, `a.b`) are searched for.
+    plain = {w for w in words if _WORD.fullmatch(w)}
+    other = [re.compile(r"\b" + re.escape(w) + r"\b") for w in words - plain]
     picked = []
     for req in requirements:
         text = req.text.lower()
-        if any(re.search(r"\b" + re.escape(w) + r"\b", text) for w in words):
+        if not plain.isdisjoint(_word_runs(text)) or any(p.search(text) for p in other):
             picked.append(req)
     return picked
+
+
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=4096)
+def _word_runs(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(text))

@@ -195,12 +195,10 @@ class LLMJudge:
         if self.interaction_map is not True:
             return self.interaction_map
         try:
-            from crossfield.spec.interactions import build_interaction_map
+            facts: InteractionFacts = api.interactions  # built once per Api (and kept in the load cache)
         except ImportError:
             log.warning("crossfield.spec.interactions is not available; judging without interaction facts")
             return None
-        try:
-            facts: InteractionFacts = build_interaction_map(api)
         except Exception:  # the facts are leads for the model; judging goes on without them
             log.warning(
                 "could not build the interaction map; judging without interaction facts", exc_info=True
@@ -275,7 +273,8 @@ class LLMJudge:
         )
         prepared = []
         for chunk in chunks:
-            ops = [op for op in api.operations if op.id in set(chunk.operation_ids)]
+            chunk_ids = set(chunk.operation_ids)
+            ops = [op for op in api.operations if op.id in chunk_ids]
             chunk_reqs = select_requirements(requirements, ops, req_budget) if requirements else []
             user = self._render_user(header, chunk, chunk_reqs)
             key = request_key(
