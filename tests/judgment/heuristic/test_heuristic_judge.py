@@ -11,7 +11,14 @@ import pytest
 
 from crossfield.judgment.base import Judge
 from crossfield.judgment.grounding import expects_success, grounding_problems
-from crossfield.judgment.heuristic import HeuristicConfig, HeuristicJudge, select
+from crossfield.judgment.heuristic import (
+    RULESET_VERSION,
+    HeuristicConfig,
+    HeuristicJudge,
+    ruleset_hash,
+    select,
+)
+from crossfield.judgment.heuristic import judge as heuristic_judge
 from crossfield.judgment.models import (
     Category,
     CollectionExpectation,
@@ -60,6 +67,22 @@ def test_is_a_judge_with_provenance(library: Api) -> None:
         assert h.provenance.judge == "heuristic"
         assert h.provenance.spec_hash == library.content_hash
         assert h.provenance.api_version == "1.0.0"
+
+
+def test_exposes_the_rule_set_version_and_hash_it_stamps(
+    library: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judge = HeuristicJudge()
+    assert judge.prompt_id == RULESET_VERSION == "heuristic-v1"
+    assert judge.prompt_hash == ruleset_hash() and len(judge.prompt_hash) == 16
+    result = judge.judge(library)
+    assert (result.prompt_id, result.prompt_hash) == (judge.prompt_id, judge.prompt_hash)
+    assert {(h.provenance.prompt_id, h.provenance.prompt_hash) for h in result.hypotheses} == {
+        (judge.prompt_id, judge.prompt_hash)
+    }
+    monkeypatch.setattr(heuristic_judge, "ruleset_hash", lambda: "f" * 16)  # as if a rule had changed
+    assert judge.prompt_hash == "f" * 16
+    assert {h.provenance.prompt_hash for h in judge.judge(library).hypotheses} == {"f" * 16}
 
 
 def test_every_hypothesis_is_grounded_and_controlled(library: Api, library_hyps: list[Hypothesis]) -> None:

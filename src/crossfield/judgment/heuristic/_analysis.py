@@ -22,8 +22,23 @@ from crossfield.spec.model import Api, Field, Operation
 _PARAM = re.compile(r"^\{([^}]+)\}$")
 
 
+_CUSTOM_METHOD = re.compile(r"^(\{[^}]+\}):([A-Za-z][\w-]*)$")
+
+
 def _segments(path: str) -> list[str]:
-    return [s for s in path.strip("/").split("/") if s]
+    """Path segments; a custom method on an item (`/loans/{id}:renew`) reads as an action segment."""
+    out: list[str] = []
+    for s in path.strip("/").split("/"):
+        if not s:
+            continue
+        m = _CUSTOM_METHOD.match(s)
+        out.extend(m.groups() if m else (s,))
+    return out
+
+
+def _canonical(path: str) -> str:
+    segs = _segments(path)
+    return "/" + "/".join(segs) if segs else "/"
 
 
 def _is_param(segment: str) -> bool:
@@ -218,6 +233,25 @@ class Analysis:
             self._relations[op.id] = cached
         return cached
 
+    def me_source(self, param: str) -> tuple[Operation, str] | None:
+        """A path parameter naming the caller (`/members/{member_id}/...`) whose value only the caller's
+        own profile tells (`GET /members/me` -> `member_id`): that read and the pointer of the id."""
+        key = V.norm(param).replace("_", "")
+        stem = V.norm(self.reference_stem_of_param(param) or "").replace("_", "")
+        for r in self.iter_resources():
+            if not r.singleton or r.get is None:
+                continue
+            fields = self.response_fields(r.get)
+            for name, f in fields.items():
+                if "." in name or "[" in name or f.type not in (None, "string", "integer"):
+                    continue
+                if V.norm(name).replace("_", "") == key:
+                    return r.get, "/" + name
+            segs = _segments(r.key)
+            if "id" in fields and len(segs) >= 2 and V.norm(segs[-2]).replace("_", "") == stem:
+                return r.get, "/id"
+        return None
+
     def me(self) -> Resource | None:
         """The caller's own profile (`GET /users/me`), whose id names the caller."""
         for r in self.iter_resources():
@@ -236,7 +270,7 @@ def analyze(api: Api) -> Analysis:
     by_op: dict[str, Resource] = {}
     paths: dict[str, dict[str, Operation]] = {}
     for op in api.operations:
-        paths.setdefault(op.path.rstrip("/") or "/", {})[op.method.lower()] = op
+        paths.setdefault(_canonical(op.path), {})[op.method.lower()] = op
 
     def res(key: str) -> Resource:
         r = resources.get(key)
@@ -293,10 +327,11 @@ def analyze(api: Api) -> Analysis:
             for method in ("post", "put", "patch", "delete"):
                 found = methods.get(method)
                 if found is not None:
-                    r.actions.append(Action(V.norm(last).replace("_", ""), found))
+                    verb = V.norm(last).replace("_", "")
+                    r.actions.append(Action(V.ACTION_NOUNS.get(verb, verb), found))
                     op_role[found.id], by_op[found.id] = "action", r
             continue
-        if V.norm(last) in _SINGLETONS:
+        if last.lower() in _SINGLETONS and not sub_item:
             r = res(path)
             r.singleton = True
             for method, role in (("get", "get"), ("patch", "update"), ("put", "update")):
@@ -322,16 +357,66 @@ def analyze(api: Api) -> Analysis:
             parent = resources.get(parent_path)
             if parent is not None:
                 r.parent, r.parent_param = parent, _param_name(segs[-2])
+            r.parent_param = _param_name(segs[-2])
+    _merge_split(resources, by_op)
     return Analysis(api=api, resources=resources, by_op=by_op, op_role=op_role)
 
 
+def _merge_split(resources: dict[str, Resource], by_op: dict[str, Resource]) -> None:
+    """One kind of object created under its parent (`POST /a/{a_id}/bs`) but addressed on its own
+    (`GET /bs/{b_id}`, `POST /bs/{b_id}/verb`): the nested collection gets the item operations."""
+    for r in list(resources.values()):
+        if r.create is None or r.item_path is not None or r.parent_param is None:
+            continue
+        twins = [
+            o
+            for o in resources.values()
+            if o is not r
+            and o.name == r.name
+            and o.create is None
+            and o.item_path is not None
+            and not o.singleton
+            and len(_segments(o.key)) < len(_segments(r.key))
+        ]
+        if len(twins) != 1:
+            continue
+        twin = twins[0]
+        r.item_path, r.id_param = twin.item_path, twin.id_param
+        r.get, r.update, r.delete = twin.get, twin.update, twin.delete
+        r.actions = [*r.actions, *twin.actions]
+        if r.list_op is None and twin.list_op is not None:
+            r.list_op = twin.list_op
+        for op in (twin.get, twin.update, twin.delete, twin.list_op, *(a.op for a in twin.actions)):
+            if op is not None:
+                by_op[op.id] = r
+        for o in resources.values():
+            if o.parent is twin:
+                o.parent = r
+        del resources[twin.key]
+
+
 _SINGLETONS = frozenset(
-    {"me", "self", "current", "profile", "whoami", "myself", "current_user", "my_profile", "account"}
+    {
+        "me",
+        "self",
+        "current",
+        "profile",
+        "whoami",
+        "myself",
+        "current_user",
+        "currentuser",
+        "my_profile",
+        "myprofile",
+        "account",
+        "my_account",
+        "myaccount",
+    }
 )
 
 _ACTION_LIKE = (
     V.TERMINAL_VERBS
     | V.ONCE_VERBS
+    | frozenset(V.ACTION_NOUNS)
     | frozenset(V.INVERSE_VERBS)
     | frozenset(
         {"pause", "hold", "freeze", "renew", "extend", "retry", "resend", "reset", "transition", "process"}

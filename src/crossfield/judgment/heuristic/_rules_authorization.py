@@ -9,6 +9,8 @@ same call successfully, which proves the refusal was about the identity.
 
 from __future__ import annotations
 
+import re
+
 from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._analysis import Resource
 from crossfield.judgment.heuristic._scenario import (
@@ -19,6 +21,7 @@ from crossfield.judgment.heuristic._scenario import (
     LiteralValue,
     _article,
     candidate,
+    stale_in_past,
     state_field,
 )
 from crossfield.judgment.models import (
@@ -45,9 +48,28 @@ def owned(ctx: Context, res: Resource) -> bool:
     tag_text = " ".join(op.description for op in (res.create, res.get) if op is not None)
     if has_owner_field and not V.SHARED_PROSE.search(tag_text):
         return True
-    if V.OWNERSHIP_PROSE.search(api_text) and not V.SHARED_PROSE.search(api_text):
+    if _api_prose_owns(ctx, res, api_text) and not V.SHARED_PROSE.search(api_text):
         return True
     return bool(V.OWNERSHIP_PROSE.search(tag_text))
+
+
+def _api_prose_owns(ctx: Context, res: Resource, text: str) -> bool:
+    """API-level prose about ownership applies to `res` when its paragraph names `res`, or names no
+    resource at all ("objects belong to their creator"); a paragraph about another kind of object
+    ("loans are personal") says nothing about a shared catalogue."""
+    names = {r.name for r in ctx.analysis.iter_resources() if not r.singleton}
+    for para in re.split(r"\n\s*\n", text):
+        if not V.OWNERSHIP_PROSE.search(para):
+            continue
+        mentioned = {n for n in names if _mentions(para, n)}
+        if not mentioned or res.name in mentioned:
+            return True
+    return False
+
+
+def _mentions(text: str, name: str) -> bool:
+    phrase = r"[\s_-]?".join(re.escape(w) for w in V.words(name))
+    return re.search(rf"\b{phrase}(?:s|es)?\b", text, re.I) is not None
 
 
 def rules(ctx: Context) -> list[Candidate]:
@@ -55,6 +77,10 @@ def rules(ctx: Context) -> list[Candidate]:
     if not (ctx.api.security_schemes or ctx.api.security):
         return out
     for res in ctx.analysis.iter_resources():
+        for op in (res.create, res.list_op):
+            nested = _under_other(ctx, res, op) if op is not None else None
+            if nested is not None:
+                out.append(nested)
         if res.create is None or res.get is None or res.id_param is None or not owned(ctx, res):
             continue
         made = _read(ctx, res)
@@ -117,6 +143,8 @@ def _change(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate 
     assert res.get is not None and res.create is not None
     if V.INVERSE_VERBS.get(verb) and any(a.verb in V.INVERSE_VERBS[verb] for a in res.actions):
         return None  # needs a prior action; covered by the other verbs
+    if stale_in_past(res, op):
+        return None
     from crossfield.judgment.heuristic._rules_state import _prepare
 
     b = ctx.builder
@@ -189,6 +217,79 @@ def _change(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate 
         else Severity.HIGH,
         confidence=0.75,
         fields=[(op, id_field), (res.create, "response" + (res.id_pointer or "/id").replace("/", "."))],
+        steps=sc.steps,
+    )
+
+
+def _under_other(ctx: Context, res: Resource, op: Operation) -> Candidate | None:
+    """Creating or listing under another identity's parent (`/members/{alice}/loans` called by bob) is
+    refused; the parent's owner can (positive control). Only when the parent is the caller (its id
+    comes from the caller's own profile) or an owned object, and the operation documents a refusal."""
+    a, b = ctx.analysis, ctx.builder
+    param = res.parent_param
+    if param is None or op.parameter("path", param) is None:
+        return None
+    is_caller = a.me_source(param) is not None and res.parent is None
+    parent_owned = res.parent is not None and res.parent.create is not None and owned(ctx, res.parent)
+    if not (is_caller or parent_owned):
+        return None
+    documented = any(r.status in ("403", "404") for r in op.responses)
+    prose = " ".join([op.description, *(r.description for r in op.responses if r.status in ("403", "404"))])
+    if not documented or not (
+        V.OWNERSHIP_PROSE.search(prose) or V.OWNERSHIP_PROSE.search(ctx.api.description)
+    ):
+        return None
+    if stale_in_past(res, op):
+        return None
+    sc = b.scenario()
+    path = b.path_params(sc, op, identity=ctx.owner)
+    if path is None:
+        return None
+    from crossfield.judgment.heuristic._scenario import Obj
+
+    anchor = Obj(res, "", "", ctx.owner, dict(path))
+    creating = op is res.create
+    verb = "create" if creating else "list"
+    if (
+        b.invoke(
+            sc,
+            op,
+            on=anchor,
+            identity=ctx.other,
+            expect=[REJECTED],
+            name=f"{verb}_as_other",
+            note=f"violation: another identity tries to {verb} under the owner's `{param}`",
+        )
+        is None
+    ):
+        return None
+    if (
+        b.invoke(
+            sc,
+            op,
+            on=anchor,
+            identity=ctx.owner,
+            expect=[OK],
+            name=f"{verb}_as_owner",
+            note=f"positive control: the owner can {verb} under its own `{param}`",
+        )
+        is None
+    ):
+        return None
+    title_noun = res.name.replace("_", " ")
+    fields: list[tuple[Operation | None, str]] = [(op, f"path.{param}")]
+    if creating:
+        fields += [(op, f.path) for f in op.fields if f.location == "body" and f.required][:1]
+    if res.create is not None:
+        fields.append((res.create, "response" + (res.id_pointer or "/id").replace("/", ".")))
+    return candidate(
+        op,
+        title=f"{op.id}: another identity cannot {verb} {title_noun}s under someone else's `{param}`",
+        rationale="Nested routes often trust the parent id in the path; without an owner check any caller acts on or reads another's collection.",
+        category=Category.AUTHORIZATION,
+        severity=Severity.CRITICAL if creating else Severity.HIGH,
+        confidence=0.75,
+        fields=fields,
         steps=sc.steps,
     )
 

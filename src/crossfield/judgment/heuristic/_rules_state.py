@@ -11,6 +11,7 @@ Two claims, both built from the action verbs on `/things/{id}/<verb>` paths:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crossfield.judgment.heuristic import _vocab as V
@@ -26,6 +27,7 @@ from crossfield.judgment.heuristic._scenario import (
     _article,
     candidate,
     mentions_rule,
+    stale_in_past,
     state_field,
 )
 from crossfield.judgment.models import (
@@ -61,7 +63,11 @@ def rules(ctx: Context) -> list[Candidate]:
                 made = _after_terminal(ctx, res, terminal, other.op, other.verb)
                 if made is not None:
                     out.append(made)
-            if res.update is not None and res.update.body_schema is not None:
+            if (
+                res.update is not None
+                and res.update.body_schema is not None
+                and _update_guarded(res.update, terminal)
+            ):
                 made = _after_terminal(ctx, res, terminal, res.update, "update")
                 if made is not None:
                     out.append(made)
@@ -71,6 +77,18 @@ def rules(ctx: Context) -> list[Candidate]:
                     if made is not None:
                         out.append(made)
     return out
+
+
+def _update_guarded(op: Operation, terminal: Action) -> bool:
+    """Whether the spec says an update depends on the object's state: a documented conflict, or prose
+    naming the terminal action or a finished state. An annotation that stays editable is no finding."""
+    if any(r.status == "409" for r in op.responses):
+        return True
+    text = op.description.lower()
+    verbs = {terminal.verb, *(n for n, v in V.ACTION_NOUNS.items() if v == terminal.verb)}
+    return any(re.search(rf"\b{re.escape(v)}", text) for v in verbs) or bool(
+        re.search(r"\b(final|terminal|closed|no longer|only (?:while|when|if))\b", text)
+    )
 
 
 def _prepare(ctx: Context, res: Resource, verb: str) -> dict[str, Value]:
@@ -113,7 +131,11 @@ def _state_capture(sc: Scenario, res: Resource) -> tuple[list[Capture], str | No
 
 def _twice(ctx: Context, res: Resource, action: Action) -> Candidate | None:
     op = action.op
-    if _prereq_actions(res, action.verb) or action.verb in V.INVERSE_VERBS:
+    if _prereq_actions(res, action.verb) or (
+        action.verb in V.INVERSE_VERBS and action.verb not in V.FINAL_VERBS
+    ):
+        return None  # needs a prior action first (`resume` after `pause`)
+    if stale_in_past(res, op):
         return None
     b = ctx.builder
     sc = b.scenario()
@@ -171,6 +193,8 @@ def _after_terminal(
     ctx: Context, res: Resource, terminal: Action, op: Operation, verb: str
 ) -> Candidate | None:
     """After `terminal`, `op` (another action, an update, a child create) is refused."""
+    if stale_in_past(res, op):
+        return None
     b = ctx.builder
     sc = b.scenario()
     plain_verb = verb.split(" ")[0]

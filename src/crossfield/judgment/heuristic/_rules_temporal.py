@@ -17,6 +17,7 @@ from crossfield.judgment.heuristic._scenario import (
     Context,
     LiteralValue,
     candidate,
+    past_op,
     time_value,
 )
 from crossfield.judgment.models import Category, Severity
@@ -52,17 +53,18 @@ def _create(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
     fs, fe = op.field(f"body.{start}"), op.field(f"body.{end}")
     if fs is None or fe is None:
         return None
+    past = past_op(op)
     b = ctx.builder
     sc = b.scenario()
     bad = {
-        start: LiteralValue(value=time_value(fs, "start")),
+        start: LiteralValue(value=time_value(fs, "start", past=past)),
         end: LiteralValue(
-            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60)
+            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past)
         ),
     }
     good = {
-        start: LiteralValue(value=time_value(fs, "start")),
-        end: LiteralValue(value=time_value(fe, "end")),
+        start: LiteralValue(value=time_value(fs, "start", past=past)),
+        end: LiteralValue(value=time_value(fe, "end", past=past)),
     }
     on = None
     if ctx.analysis.op_role.get(op.id) == "action":
@@ -117,6 +119,7 @@ def _update(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
     fe = op.field(f"body.{end}")
     if fe is None:
         return None
+    past = past_op(op)
     b = ctx.builder
     sc = b.scenario()
     obj = sc.ensure(res, fresh=True)
@@ -126,11 +129,13 @@ def _update(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
         return None
     bad = {
         end: LiteralValue(
-            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60)
+            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past)
         )
     }
     good = {
-        end: LiteralValue(value=time_value(fe, "end", shift_minutes=30 if fe.format != "date" else 24 * 60))
+        end: LiteralValue(
+            value=time_value(fe, "end", shift_minutes=30 if fe.format != "date" else 24 * 60, past=past)
+        )
     }
     v = b.invoke(
         sc,
@@ -180,13 +185,14 @@ def _overlap(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
     fs, fe = op.field(f"body.{start}"), op.field(f"body.{end}")
     if fs is None or fe is None or fs.format == "date" or fe.format == "date":
         return None
+    past = past_op(op)
     b = ctx.builder
     sc = b.scenario()
 
     def window(a: int, z: int) -> dict[str, LiteralValue]:
         return {
-            start: LiteralValue(value=time_value(fs, "start", shift_minutes=a)),
-            end: LiteralValue(value=time_value(fe, "start", shift_minutes=z)),
+            start: LiteralValue(value=time_value(fs, "start", shift_minutes=a, past=past)),
+            end: LiteralValue(value=time_value(fe, "start", shift_minutes=z, past=past)),
         }
 
     first = b.invoke(

@@ -56,13 +56,49 @@ __all__ = [
     "currency_value",
     "fits",
     "mentions_rule",
+    "past_only",
+    "past_op",
     "role_of",
+    "stale_in_past",
     "state_field",
     "time_value",
 ]
 
 BASE_TIME = datetime(2097, 3, 2, 9, 0, tzinfo=UTC)
 """Far enough in the future for "must not be in the past", fixed so output is deterministic."""
+
+BASE_PAST = datetime(2021, 3, 2, 9, 0, tzinfo=UTC)
+"""For dates the spec says may not be in the future (a back-dated record), and their partners."""
+
+_PAST_ONLY = re.compile(
+    r"\b(?:never|not|cannot be|can ?not be|must not be|may not be|no later than)\s+(?:be\s+)?(?:in the future|later than (?:today|now))"
+    r"|\bback-?dat",
+    re.I,
+)
+
+
+def past_only(f: Field | None) -> bool:
+    """A date or time the spec says must not lie in the future (`never in the future`, back-dated)."""
+    return f is not None and is_temporal(f) and _PAST_ONLY.search(f.description or "") is not None
+
+
+_DUE_PROSE = re.compile(
+    r"\b(?:overdue|past due|expired|not (?:yet )?due|before (?:its|the) (?:due|expiry))", re.I
+)
+
+
+def stale_in_past(res: Resource, op: Operation) -> bool:
+    """`op` refuses objects whose dates lie behind today (`overdue`), and `res` can only be created with
+    past dates: a positive control of `op` on a fresh object would fail for a reason of its own."""
+    return (
+        res.create is not None and past_op(res.create) and _DUE_PROSE.search(op.description or "") is not None
+    )
+
+
+def past_op(op: Operation) -> bool:
+    """Whether a body date of `op` must not lie in the future: all its dates then go in the past."""
+    return any(f.location == "body" and past_only(f) for f in op.fields)
+
 
 OK = StatusExpectation(band="2xx")
 REJECTED = StatusExpectation(band="4xx")
@@ -145,6 +181,10 @@ _ROLE_DEFAULT = {
 }
 
 
+_FUNDING = 100_000
+"""How much a funded object receives: far more than any amount a scenario spends."""
+
+
 @dataclass
 class Obj:
     """An object a scenario created: its resource, the capture holding its id, its path parameters."""
@@ -169,6 +209,8 @@ class Scenario:
     """reference field names to fill even when optional (a coupon the claim needs)"""
     variant: int = 0
     created: dict[str, int] = field(default_factory=dict)
+    funded: set[str] = field(default_factory=set)
+    """captures of parents already funded"""
 
     def name(self, base: str) -> str:
         base = _ident(base)
@@ -250,6 +292,7 @@ class Builder:
         if body is False:
             del sc.steps[mark:]
             return None
+        self.fund_before(sc, op, path)
         capture = sc.name(f"{resource.name}_id")
         step_id = sc.name(step_name or f"create_{resource.name}")
         parameters = dict(path)
@@ -272,6 +315,68 @@ class Builder:
             item_path[f"path.{resource.id_param}"] = CapturedValue(name=capture)
         return Obj(resource, capture, step_id, identity, item_path)
 
+    def funding_op(self, res: Resource) -> tuple[Operation, Field] | None:
+        """For an object with a server-managed balance (`balance`, `stock`), the child create that adds
+        to it (`POST /accounts/{id}/deposits`, a top-up) and its amount field."""
+        stock = [f for k, f in res.fields.items() if f.read_only and role_of(f) == "stock" and "." not in k]
+        if not stock:
+            return None
+        for child in self.a.iter_resources():
+            op = child.create
+            if child.parent is not res or op is None or op.method.lower() != "post":
+                continue
+            text = {V.singular(w) for w in V.words(f"{child.name} {op.summary} {op.id}")}
+            if not text & V.FUNDING_WORDS or self.a.references(op):
+                continue
+            amounts = [
+                f
+                for f in op.fields
+                if f.location == "body" and f.path.count(".") == 1 and role_of(f) in ("amount", "price")
+            ]
+            if len(amounts) != 1:
+                continue
+            return op, amounts[0]
+        return None
+
+    def fund_before(self, sc: Scenario, op: Operation, params: Mapping[str, Value]) -> None:
+        """Before a child create that spends from its parent (a transfer out of an account), fund the
+        parent once, generously, so the spend fails only for the reason the scenario claims."""
+        res = self.a.by_op.get(op.id)
+        if res is None or res.create is not op or res.parent is None or res.parent_param is None:
+            return
+        funding = self.funding_op(res.parent)
+        if funding is None or funding[0] is op:
+            return
+        if not any(f.location == "body" and role_of(f) in ("amount", "price") for f in op.fields):
+            return
+        value = params.get(f"path.{res.parent_param}")
+        if not isinstance(value, CapturedValue) or value.name in sc.funded:
+            return
+        parent = next((o for o in sc.shared.values() if o.capture == value.name), None)
+        if parent is None:
+            return
+        fop, amount = funding
+        wanted = clip(amount, _FUNDING)
+        if wanted is None:
+            return
+        sc.funded.add(value.name)
+        body = self.body(
+            sc, fop, identity=parent.identity, overrides={amount.name: LiteralValue(value=wanted)}
+        )
+        if body is False:
+            return
+        sc.add(
+            Step(
+                id=sc.name(f"fund_{res.parent.name}"),
+                operation=fop.id,
+                identity=parent.identity,
+                params={**parent.path, **self.required_params(fop, skip=set(parent.path))},
+                body=body if isinstance(body, Body) else None,
+                expect=[OK],
+                note=f"prerequisite: fund the {res.parent.name.replace('_', ' ')}",
+            )
+        )
+
     def path_params(
         self,
         sc: Scenario,
@@ -292,7 +397,11 @@ class Builder:
                 continue
             target = mapping.get(p.name)
             if target is None:
-                return None
+                me = self.a.me_source(p.name)
+                if me is None:
+                    return None
+                out[key] = self.whoami(sc, me, identity=identity)
+                continue
             obj = sc.ensure(target, identity=identity, depth=depth + 1)
             if obj is None:
                 return None
@@ -301,6 +410,31 @@ class Builder:
             )
             out[key] = CapturedValue(name=obj.capture)
         return out
+
+    def whoami(self, sc: Scenario, source: tuple[Operation, str], *, identity: str) -> CapturedValue:
+        """The caller's own id, read once per identity from its profile (`GET /me`)."""
+        op, pointer = source
+        key = (f"me:{op.id}{pointer}", identity)
+        known = sc.shared.get(key)
+        if known is not None:
+            return CapturedValue(name=known.capture)
+        capture = sc.name(f"{identity}_{pointer.strip('/')}")
+        step = sc.name(f"whoami_{identity}")
+        sc.add(
+            Step(
+                id=step,
+                operation=op.id,
+                identity=identity,
+                params=self.required_params(op, skip=set()),
+                captures=[Capture(name=capture, pointer=pointer)],
+                expect=[OK],
+                note="prerequisite: the caller's own id",
+            )
+        )
+        res = self.a.by_op.get(op.id)
+        if res is not None:
+            sc.shared[key] = Obj(res, capture, step, identity, {})
+        return CapturedValue(name=capture)
 
     def required_params(self, op: Operation, skip: set[str]) -> dict[str, Value]:
         """Required query/header parameters that are not credentials."""
@@ -355,6 +489,13 @@ class Builder:
                 top = ref.field.path.split(".")[1].split("[")[0]
                 if ref.field.name in sc.include_refs and top not in omit:
                     selected.add(top)
+        past = past_op(op)
+        if past:  # a back-dated partner left out defaults to today, after the fixed dates: send it
+            for r in rels:
+                if r.kind == "temporal" and set(r.fields) & selected:
+                    for m in r.fields:
+                        if m not in omit and past_only(op.field(f"body.{m}")):
+                            selected.add(m)
         out: dict[str, Value] = {}
         temporal_roles = _temporal_roles(op, rels, selected)
         for name in sorted(selected):
@@ -417,7 +558,15 @@ class Builder:
         if stem is not None and f.location == "body":
             target = self.a.resource_for_name(stem)
             if target is not None and target.create is not op:
-                obj = sc.ensure(target, identity=identity, depth=depth + 1)
+                # a second object of the kind the path already names (a destination besides the
+                # source account) must be another one
+                other = target in self.a.path_resources(op).values()
+                slot = (target.key, f"{identity}#second")
+                obj = sc.shared.get(slot) if other else None
+                if obj is None:
+                    obj = sc.ensure(target, identity=identity, depth=depth + 1, fresh=other)
+                    if obj is not None and other:
+                        sc.shared[slot] = obj
                 if obj is None:
                     return False
                 return CapturedValue(name=obj.capture)
@@ -425,7 +574,7 @@ class Builder:
             role = temporal_roles.get(f.name) or _time_role(f.name)
             if role is None:
                 return None
-            return LiteralValue(value=time_value(f, role, sc.variant))
+            return LiteralValue(value=time_value(f, role, sc.variant, past=past_op(op)))
         if f.type == "string" and f.enum is None and f.location == "body" and _unique_field(op, f):
             return UniqueValue(name=_ident(f"{f.name}_{sc.variant}"))
         if V.has_word(f.name, V.CURRENCY_WORDS) and f.type == "string":
@@ -525,6 +674,7 @@ class Builder:
         parameters = dict(path)
         parameters.update(self.required_params(op, skip=set(parameters) | set(params or {})))
         parameters.update(params or {})
+        self.fund_before(sc, op, parameters)
         return sc.add(
             Step(
                 id=sc.name(name or _ident(op.id)),
@@ -605,14 +755,14 @@ def _time_role(name: str) -> str | None:
     return None
 
 
-def time_value(f: Field, role: str, variant: int = 0, shift_minutes: int = 0) -> str:
-    """A fixed future instant: a start at 10:00 of day `variant`, an end an hour later."""
-    base = BASE_TIME + timedelta(days=2 * variant, hours=1)
+def time_value(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *, past: bool = False) -> str:
+    """A fixed future instant: a start at 10:00 of day `variant`, an end an hour later (`past`: the same
+    in a fixed past, for back-dated records)."""
+    origin = BASE_PAST if past else BASE_TIME
+    base = origin + timedelta(days=2 * variant, hours=1)
     at = base + (timedelta(hours=1) if role == "end" else timedelta()) + timedelta(minutes=shift_minutes)
     if f.format == "date":
-        day = BASE_TIME + timedelta(
-            days=2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
-        )
+        day = origin + timedelta(days=2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60))
         return day.date().isoformat()
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -97,6 +97,7 @@ TERMINAL_VERBS = frozenset(
         "delete",
         "destroy",
         "remove",
+        "reverse",
     }
 )
 """Verbs after which the object is, at least for a while, no longer live."""
@@ -119,6 +120,8 @@ FINAL_VERBS = frozenset(
         "dispose",
         "destroy",
         "delete",
+        "reverse",
+        "return",
     }
 )
 """Terminal verbs that are usually irreversible: a second application must fail."""
@@ -175,6 +178,35 @@ REVERSAL_NOUNS = frozenset(
     }
 )
 """Child objects that give back (part of) what the parent took: bounded by the parent's amount."""
+
+FUNDING_WORDS = frozenset(
+    {"deposit", "fund", "funding", "topup", "top", "recharge", "refill", "replenish", "restock", "load"}
+)
+"""Child objects (or their operations) that add to the parent's balance or stock."""
+
+ACTION_NOUNS: dict[str, str] = {
+    "reversal": "reverse",
+    "cancellation": "cancel",
+    "renewal": "renew",
+    "approval": "approve",
+    "rejection": "reject",
+    "confirmation": "confirm",
+    "completion": "complete",
+    "termination": "terminate",
+    "revocation": "revoke",
+    "withdrawal": "withdraw",
+    "closure": "close",
+    "submission": "submit",
+    "activation": "activate",
+    "deactivation": "deactivate",
+    "suspension": "suspend",
+    "publication": "publish",
+    "settlement": "settle",
+    "redemption": "redeem",
+    "expiration": "expire",
+    "finalization": "finalize",
+}
+"""Action sub-paths named by their noun (`/transfers/{id}/reversal`) and the verb they perform."""
 
 INVERSE_VERBS: dict[str, frozenset[str]] = {
     "resume": frozenset({"pause", "suspend", "hold", "stop", "freeze"}),
@@ -519,7 +551,6 @@ OWNER_FIELDS = frozenset(
         "userid",
         "created_by",
         "createdby",
-        "author",
         "author_id",
         "authorid",
         "organizer_id",

@@ -8,7 +8,9 @@ and keeps the best few per operation, so a reviewer reads what matters first.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -27,9 +29,18 @@ from crossfield.judgment.heuristic import (
     _rules_state,
     _rules_temporal,
 )
-from crossfield.judgment.heuristic._analysis import analyze
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Analysis, analyze
 from crossfield.judgment.heuristic._scenario import Builder, Candidate, Context, Rule
-from crossfield.judgment.models import Category, HypothesisDraft, Provenance
+from crossfield.judgment.models import (
+    Capture,
+    CapturedValue,
+    Category,
+    HypothesisDraft,
+    Provenance,
+    StatusExpectation,
+    Step,
+)
 from crossfield.spec.model import Api
 
 RULESET_VERSION = "heuristic-v1"
@@ -50,8 +61,10 @@ RULE_FAMILIES: Mapping[str, Rule] = {
 _CATEGORY_ORDER = {c: i for i, c in enumerate(Category)}
 
 
+@functools.cache
 def ruleset_hash() -> str:
-    """sha256 of the rule modules' source: changes whenever a rule changes, so outputs are traceable."""
+    """sha256 of the rule modules' source: changes whenever a rule changes, so outputs are traceable (and
+    batch runs judged with other rules are judged again). Read once per process, like the modules."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
     for path in sorted(here.glob("*.py")):
@@ -79,6 +92,8 @@ class HeuristicJudge:
     """Judge an API with general rules; see the module docstring."""
 
     name = "heuristic"
+    prompt_id: str = RULESET_VERSION
+    """The rule set's version (the `prompt_id` of results and provenance)."""
 
     def __init__(self, config: HeuristicConfig | None = None, **overrides: object) -> None:
         base = config or HeuristicConfig()
@@ -86,13 +101,18 @@ class HeuristicJudge:
             base = replace(base, **overrides)  # type: ignore[arg-type]
         self.config = base
 
+    @property
+    def prompt_hash(self) -> str:
+        """`ruleset_hash()`: the `prompt_hash` of results and provenance, and of batch runs' resume key."""
+        return ruleset_hash()
+
     def judge(self, api: Api, *, requirements: list[Requirement] | None = None) -> JudgeResult:
         cfg = self.config
-        prompt_hash = ruleset_hash()
+        prompt_id, prompt_hash = self.prompt_id, self.prompt_hash
         result = JudgeResult(
             judge=self.name,
             model=None,
-            prompt_id=RULESET_VERSION,
+            prompt_id=prompt_id,
             prompt_hash=prompt_hash,
             api=api,
             parameters={
@@ -108,7 +128,7 @@ class HeuristicJudge:
         )
         provenance = Provenance(
             judge=self.name,
-            prompt_id=RULESET_VERSION,
+            prompt_id=prompt_id,
             prompt_hash=prompt_hash,
             spec_hash=api.content_hash,
             api_version=api.version,
@@ -126,7 +146,75 @@ class HeuristicJudge:
             if self.config.families is not None and family not in self.config.families:
                 continue
             out.extend(rule(ctx))
-        return out
+        released = (_release(ctx.analysis, c) for c in out)
+        return [c for c in released if c is not None]
+
+
+_HOLDING_LIMIT = re.compile(
+    r"\bat most\b[^.]{0,40}\b(?:active|open|concurrent|outstanding|simultaneous)\b"
+    r"|\b(?:hold|have|keep|own)s? at most\b",
+    re.I,
+)
+_ANY_OUTCOME = StatusExpectation(codes=[200, 201, 202, 204, 400, 403, 404, 409, 410, 422])
+
+
+def _release(a: Analysis, c: Candidate) -> Candidate | None:
+    """Objects a caller may only hold a limited number of at once (`at most N active loans`) are
+    released at the end of every scenario that opened them (their final action, any outcome), so
+    scenarios do not use up each other's allowance on a shared server. A scenario that needs more
+    than two of them at once (a pagination walk) could hit the unknown allowance itself: dropped."""
+    steps = list(c.draft.steps)
+    held: dict[tuple[str, str], int] = {}
+    names = {s.id for s in steps}
+    extra: list[Step] = []
+    for i, step in enumerate(steps):
+        res = a.by_op.get(step.operation)
+        if res is None or res.create is None or res.create.id != step.operation or res.id_param is None:
+            continue
+        if not _HOLDING_LIMIT.search(res.create.description or "") or not any(
+            isinstance(e, StatusExpectation) and e.band == "2xx" for e in step.expect
+        ):
+            continue
+        final = next(
+            (x for x in res.actions if x.verb in V.FINAL_VERBS and x.op.method.lower() == "post"), None
+        )
+        if (
+            final is None
+            or final.op.parameter("path", res.id_param) is None
+            or len(final.op.parameters_in("path")) != 1
+        ):
+            continue
+        key = (res.key, step.identity)
+        held[key] = held.get(key, 0) + step.concurrent * step.repeat
+        if held[key] > 2:
+            return None
+        if not step.captures and res.id_pointer and step.concurrent == 1 and step.repeat == 1:
+            name = f"held_{res.name}_{i}"[:40]
+            names.add(name)
+            step = step.model_copy(update={"captures": [Capture(name=name, pointer=res.id_pointer)]})
+            steps[i] = step
+        for cap in step.captures[:1]:
+            n, base = 2, f"release_{cap.name}"[:40]
+            name = base
+            while name in names:
+                name, n = f"{base[:36]}_{n}", n + 1
+            names.add(name)
+            extra.append(
+                Step(
+                    id=name,
+                    operation=final.op.id,
+                    identity=step.identity,
+                    params={f"path.{res.id_param}": CapturedValue(name=cap.name)},
+                    expect=[_ANY_OUTCOME],
+                    note="cleanup: release what the scenario held (any outcome)",
+                    repeat=1,
+                )
+            )
+            if step.concurrent > 1 or step.repeat > 1:
+                break
+    if not extra:
+        return c
+    return Candidate(c.operation, c.draft.model_copy(update={"steps": [*steps, *extra]}))
 
 
 def _key(c: Candidate) -> tuple[float, int, str, str]:
