@@ -35,9 +35,13 @@ def test_all_lists_every_public_name(name: str) -> None:
     public = {
         n
         for n, v in vars(module).items()
-        if not n.startswith("_") and not isinstance(v, type(importlib)) and getattr(v, "__module__", "").startswith("crossfield")
+        if not n.startswith("_")
+        and not isinstance(v, type(importlib))
+        and getattr(v, "__module__", "").startswith("crossfield")
     }
-    assert public <= set(module.__all__), f"public names not in __all__: {sorted(public - set(module.__all__))}"
+    assert public <= set(module.__all__), (
+        f"public names not in __all__: {sorted(public - set(module.__all__))}"
+    )
 
 
 def test_version_matches_pyproject() -> None:

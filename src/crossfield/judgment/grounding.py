@@ -54,7 +54,9 @@ def grounding_problems(draft: HypothesisDraft, api: Api) -> list[str]:
     for ref in draft.fields:
         op = api.operation(ref.operation)
         if op is None:
-            problems.append(f"fields: unknown operation {ref.operation!r}; known operations include: {known_ops}")
+            problems.append(
+                f"fields: unknown operation {ref.operation!r}; known operations include: {known_ops}"
+            )
         elif op.field(ref.path) is None:
             problems.append(
                 f"fields: operation {ref.operation!r} has no field {ref.path!r}; its fields include: "
@@ -66,7 +68,9 @@ def grounding_problems(draft: HypothesisDraft, api: Api) -> list[str]:
         where = f"steps[{index}] ({step.id})"
         op = api.operation(step.operation)
         if op is None:
-            problems.append(f"{where}: unknown operation {step.operation!r}; known operations include: {known_ops}")
+            problems.append(
+                f"{where}: unknown operation {step.operation!r}; known operations include: {known_ops}"
+            )
             step_ids.append(step.id)
             for cap in step.captures:
                 captured.add(cap.name)
@@ -96,14 +100,16 @@ def _field_list(op: Operation) -> str:
     return ", ".join(names) if names else "(none)"
 
 
-def _check_value(
-    value: Value, where: str, captured: set[str], earlier_steps: list[str]
-) -> list[str]:
+def _check_value(value: Value, where: str, captured: set[str], earlier_steps: list[str]) -> list[str]:
     if isinstance(value, CapturedValue) and value.name not in captured:
         available = ", ".join(sorted(captured)) or "none so far"
-        return [f"{where}: captured value {value.name!r} is not captured by an earlier step (available: {available})"]
+        return [
+            f"{where}: captured value {value.name!r} is not captured by an earlier step (available: {available})"
+        ]
     if isinstance(value, RequestValue) and value.step not in earlier_steps:
-        return [f"{where}: refers to the request of step {value.step!r}, which does not run before this point"]
+        return [
+            f"{where}: refers to the request of step {value.step!r}, which does not run before this point"
+        ]
     return []
 
 
@@ -122,7 +128,9 @@ def _check_params(
         param = op.parameter(location, name)
         if param is None:
             declared = ", ".join(p.field_path for p in op.parameters) or "none"
-            problems.append(f"{where}: operation {op.id!r} has no {location} parameter {name!r} (declared: {declared})")
+            problems.append(
+                f"{where}: operation {op.id!r} has no {location} parameter {name!r} (declared: {declared})"
+            )
             continue
         problems.extend(_check_value(value, f"{where}.params[{key!r}]", captured, earlier))
         if success and isinstance(value, LiteralValue):
@@ -159,10 +167,14 @@ def _check_body(
             continue
         problems.extend(_check_value(value, f"{where}.body.overrides[{path!r}]", captured, earlier))
         if success and isinstance(value, LiteralValue):
-            problems.extend(_check_literal(value.value, field.schema, api, f"{where}.body.overrides[{path!r}]"))
+            problems.extend(
+                _check_literal(value.value, field.schema, api, f"{where}.body.overrides[{path!r}]")
+            )
     for path in body.omit:
         if op.field(body_field_path(path)) is None:
-            problems.append(f"{where}.body.omit: operation {op.id!r} has no body field {body_field_path(path)!r}")
+            problems.append(
+                f"{where}.body.omit: operation {op.id!r} has no body field {body_field_path(path)!r}"
+            )
     return problems
 
 
@@ -192,7 +204,12 @@ def _check_pagination(step: Step, op: Operation, where: str) -> list[str]:
         path = getattr(pag, attr)
         if path is not None and op.field(path) is None:
             problems.append(f"{where}.paginate.{attr}: operation {op.id!r} has no parameter {path!r}")
-    needed = {"offset": "offset_param", "page": "page_param", "cursor": "cursor_param", "link": "next_pointer"}
+    needed = {
+        "offset": "offset_param",
+        "page": "page_param",
+        "cursor": "cursor_param",
+        "link": "next_pointer",
+    }
     attr = needed[pag.style]
     if getattr(pag, attr) is None:
         problems.append(f"{where}.paginate: style {pag.style!r} needs {attr}")
@@ -211,13 +228,17 @@ def _check_expectation(
             problems.extend(_check_value(exp.against, where, captured, steps_so_far))
     elif isinstance(exp, SameResponseExpectation):
         if exp.step not in earlier:
-            problems.append(f"{where}: same_response refers to step {exp.step!r}, which does not run before this one")
+            problems.append(
+                f"{where}: same_response refers to step {exp.step!r}, which does not run before this one"
+            )
     elif isinstance(exp, CollectionExpectation):
         if exp.check in ("contains", "not_contains") and exp.value is None:
             problems.append(f"{where}: collection check {exp.check!r} needs 'value' (usually a captured id)")
         if exp.check == "count_delta" and (exp.baseline_step not in earlier or exp.delta is None):
             problems.append(f"{where}: count_delta needs 'baseline_step' (an earlier list step) and 'delta'")
-        if exp.check == "count_equals_total" and (step.paginate is None or step.paginate.total_pointer is None):
+        if exp.check == "count_equals_total" and (
+            step.paginate is None or step.paginate.total_pointer is None
+        ):
             problems.append(f"{where}: count_equals_total needs a page walk with 'total_pointer'")
         for value in [exp.value, *exp.ids]:
             if value is not None:

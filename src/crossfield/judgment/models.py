@@ -70,14 +70,18 @@ class FieldRef(_Model):
     """A field of the spec model: an operation id and a dotted field path (`body.amount`, `path.id`)."""
 
     operation: str = Field(description="operationId (or 'METHOD /path') of an operation in the spec")
-    path: str = Field(description="dotted field path, e.g. 'body.amount', 'query.limit', 'path.id', 'body.items[].price'")
+    path: str = Field(
+        description="dotted field path, e.g. 'body.amount', 'query.limit', 'path.id', 'body.items[].price'"
+    )
 
 
 class SpecEvidence(_Model):
     """What in the spec supports the claim: a JSON pointer and, when it is prose, the sentence."""
 
     pointer: str = Field(description="JSON pointer into the spec document, e.g. '/paths/~1charges/post'")
-    text: str | None = Field(default=None, description="the sentence of the spec that states the rule, if any")
+    text: str | None = Field(
+        default=None, description="the sentence of the spec that states the rule, if any"
+    )
 
 
 # ---- values -------------------------------------------------------------------------------------------
@@ -146,7 +150,9 @@ class Capture(_Model):
     """Keep a value from this step's response under `name` for later steps."""
 
     name: str = Field(pattern=IDENT_PATTERN)
-    pointer: str = Field(description="JSON pointer into the response body ('/id'), or into a header with source 'header'")
+    pointer: str = Field(
+        description="JSON pointer into the response body ('/id'), or into a header with source 'header'"
+    )
     source: Literal["body", "header"] = "body"
 
 
@@ -155,7 +161,9 @@ class Pagination(_Model):
 
     style: Literal["offset", "page", "cursor", "link"]
     page_size: int = Field(default=2, ge=1, le=1000)
-    size_param: str | None = Field(default=None, description="field path of the page-size parameter, e.g. 'query.limit'")
+    size_param: str | None = Field(
+        default=None, description="field path of the page-size parameter, e.g. 'query.limit'"
+    )
     offset_param: str | None = None
     page_param: str | None = None
     first_page: int = 1
@@ -164,16 +172,36 @@ class Pagination(_Model):
         default=None, description="response pointer of the next cursor, e.g. '/next_cursor'"
     )
     cursor_from_last_item: str | None = Field(
-        default=None, description="when the cursor is the last item's id ('starting_after'), its pointer in the item, e.g. '/id'"
+        default=None,
+        description="when the cursor is the last item's id ('starting_after'), its pointer in the item, e.g. '/id'",
     )
-    next_pointer: str | None = Field(default=None, description="response pointer of the next page's URL (link style)")
-    items_pointer: str = Field(default="/data", description="pointer of the item list in the response ('' if the body is the list)")
+    next_pointer: str | None = Field(
+        default=None, description="response pointer of the next page's URL (link style)"
+    )
+    items_pointer: str = Field(
+        default="/data", description="pointer of the item list in the response ('' if the body is the list)"
+    )
     has_more_pointer: str | None = None
     total_pointer: str | None = None
     max_pages: int = Field(default=50, ge=1, le=1000)
 
 
-RelationOp = Literal["eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "len_eq", "len_ge", "len_le", "unique", "exists", "absent"]
+RelationOp = Literal[
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "in",
+    "not_in",
+    "len_eq",
+    "len_ge",
+    "len_le",
+    "unique",
+    "exists",
+    "absent",
+]
 
 
 class StatusExpectation(_Model):
@@ -204,7 +232,9 @@ class RelationExpectation(_Model):
     kind: Literal["relation"] = "relation"
     pointer: str = Field(description="JSON pointer into this step's response body, e.g. '/amount_refunded'")
     op: RelationOp
-    against: Value | None = Field(default=None, description="the other side (not needed for unique/exists/absent)")
+    against: Value | None = Field(
+        default=None, description="the other side (not needed for unique/exists/absent)"
+    )
 
 
 class SameResponseExpectation(_Model):
@@ -220,11 +250,17 @@ class CollectionExpectation(_Model):
 
     kind: Literal["collection"] = "collection"
     check: Literal["contains", "not_contains", "each_once", "count_equals_total", "count_delta"]
-    items_pointer: str | None = Field(default=None, description="pointer of the list in the response; defaults to the walk's")
+    items_pointer: str | None = Field(
+        default=None, description="pointer of the list in the response; defaults to the walk's"
+    )
     id_pointer: str = Field(default="/id", description="pointer of an item's identity inside an item")
     value: Value | None = Field(default=None, description="the id that must (not) be in the collection")
-    ids: list[Value] = Field(default_factory=list, description="each_once: ids that must each appear exactly once")
-    baseline_step: str | None = Field(default=None, description="count_delta: the earlier list step to compare with")
+    ids: list[Value] = Field(
+        default_factory=list, description="each_once: ids that must each appear exactly once"
+    )
+    baseline_step: str | None = Field(
+        default=None, description="count_delta: the earlier list step to compare with"
+    )
     delta: int | None = Field(default=None, description="count_delta: expected count change")
 
 
@@ -262,7 +298,9 @@ class Step(_Model):
 
     id: str = Field(pattern=IDENT_PATTERN, description="step name, e.g. 'create_charge', 'second_refund'")
     operation: str = Field(description="operationId (or 'METHOD /path') of the operation to call")
-    identity: str = Field(default="default", pattern=IDENT_PATTERN, description="named identity making the call")
+    identity: str = Field(
+        default="default", pattern=IDENT_PATTERN, description="named identity making the call"
+    )
     params: dict[str, Value] = Field(
         default_factory=dict,
         description="path/query/header/cookie parameters by field path: 'path.id', 'query.limit', 'header.Idempotency-Key'",
@@ -273,7 +311,10 @@ class Step(_Model):
     concurrent: int = Field(default=1, ge=1, le=50, description="call this many times at once")
     paginate: Pagination | None = None
     expect: list[Expectation] = Field(default_factory=list)
-    note: str = Field(default="", description="why this step is here, e.g. 'positive control: same call without the violation'")
+    note: str = Field(
+        default="",
+        description="why this step is here, e.g. 'positive control: same call without the violation'",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Step:
@@ -304,16 +345,24 @@ class HypothesisDraft(_Model):
     """What a judge writes: the claim, the fields and evidence, and the scenario."""
 
     title: str = Field(min_length=3, max_length=160, description="one line: what must hold")
-    rationale: str = Field(min_length=3, max_length=800, description="one or two sentences: why this is risky")
+    rationale: str = Field(
+        min_length=3, max_length=800, description="one or two sentences: why this is risky"
+    )
     category: Category
     constraint_kind: ConstraintKind | None = Field(default=None, description="for inter_parameter only")
     severity: Severity
     confidence: float = Field(ge=0.0, le=1.0)
-    fields: list[FieldRef] = Field(min_length=1, description="the interacting fields; at least two for a cross-field risk")
+    fields: list[FieldRef] = Field(
+        min_length=1, description="the interacting fields; at least two for a cross-field risk"
+    )
     evidence: list[SpecEvidence] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
-    requirement_ids: list[str] = Field(default_factory=list, description="ids of requirements this traces to, e.g. REQ-12")
-    change: str | None = Field(default=None, description="the spec change this targets, for version-diff runs")
+    requirement_ids: list[str] = Field(
+        default_factory=list, description="ids of requirements this traces to, e.g. REQ-12"
+    )
+    change: str | None = Field(
+        default=None, description="the spec change this targets, for version-diff runs"
+    )
 
     @field_validator("fields")
     @classmethod
@@ -389,7 +438,9 @@ class HypothesisSet(_Model):
     api_title: str = ""
     api_version: str = ""
     hypotheses: list[Hypothesis] = Field(default_factory=list)
-    dropped: list[dict[str, Any]] = Field(default_factory=list, description="ungrounded drafts, with the reasons")
+    dropped: list[dict[str, Any]] = Field(
+        default_factory=list, description="ungrounded drafts, with the reasons"
+    )
     usage: dict[str, Any] = Field(default_factory=dict)
 
 
