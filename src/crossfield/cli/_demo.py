@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crossfield.errors import CrossfieldError
 from crossfield.evals import BenchSettings, bench_target, load_target
 
 _HERE = Path(__file__).resolve()
@@ -50,7 +51,11 @@ def demo(
             "checkout or pass --target DIR"
         )
         raise typer.Exit(2)
-    loaded = load_target(root)
+    try:
+        loaded = load_target(root)
+    except CrossfieldError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
     # FastAPI's Header() parameters trip a pydantic warning inside the target apps; it is not ours to fix
     # and says nothing about the demo.
     warnings.filterwarnings("ignore", message="The 'alias' attribute with value")
