@@ -523,6 +523,20 @@ TOTAL_FIELDS = frozenset(
         "totalsize",
     }
 )
+TOTAL_PAGES_FIELDS = frozenset(
+    {
+        "total_pages",
+        "totalpages",
+        "page_count",
+        "pagecount",
+        "pages",
+        "num_pages",
+        "number_of_pages",
+        "pages_total",
+        "last_page",
+    }
+)
+"""How many pages of the requested size the whole list takes."""
 HAS_MORE_FIELDS = frozenset(
     {"has_more", "hasmore", "has_next", "hasnext", "has_next_page", "hasnextpage", "more"}
 )
