@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from crossfield.judgment.heuristic import _vocab as V
+from crossfield.judgment.heuristic._analysis import Resource
 from crossfield.judgment.heuristic._rules_arithmetic import _count_field, _limit_field, _override_path
 from crossfield.judgment.heuristic._scenario import (
     OK,
@@ -17,12 +19,31 @@ from crossfield.judgment.heuristic._scenario import (
     Context,
     LiteralValue,
     candidate,
+    fits,
     role_of,
     time_value,
 )
 from crossfield.judgment.models import Category, Expectation, GroupExpectation, RelationExpectation, Severity
+from crossfield.spec.model import Field, Operation
 
 _N = 8
+_SUPPLY = 1
+_QUALIFIERS = frozenset(
+    {
+        "available",
+        "availability",
+        "remaining",
+        "left",
+        "free",
+        "current",
+        "on",
+        "hand",
+        "onhand",
+        "in",
+        "count",
+    }
+)
+"""Words that say *how much is left* of a supply rather than *what* the supply is."""
 _OVERLAP = re.compile(r"overlap|double[- ]book|at the same time|concurren|simultaneous", re.I)
 
 
@@ -86,10 +107,112 @@ def rules(ctx: Context) -> list[Candidate]:
             if made is not None:
                 out.append(made)
             break
+        counted = _counter(ctx, op)
+        if counted is not None:
+            out.append(counted)
         slot = _slot(ctx, op)
         if slot is not None:
             out.append(slot)
     return out
+
+
+def _counter_field(res: Resource) -> Field | None:
+    """A server-managed supply the object reports: a read-only integer, `minimum: 0`, named like a stock."""
+    if res.get is None:
+        return None
+    for f in res.get.fields:
+        if (
+            f.location == "response"
+            and f.path.count(".") == 1
+            and f.read_only
+            and f.type == "integer"
+            and f.minimum == 0
+            and role_of(f) == "stock"
+        ):
+            return f
+    return None
+
+
+def _initial_field(res: Resource, counter: Field) -> Field | None:
+    """The create field that sets the supply's starting amount: an integer named after the same thing
+    (`totalCopies` for `availableCopies`, `seats` for `seats_remaining`)."""
+    if res.create is None:
+        return None
+    noun = {V.singular(w) for w in V.words(counter.name)} - _QUALIFIERS
+    if not noun:
+        return None
+    for f in res.create.fields:
+        if (
+            f.location == "body"
+            and f.path.count(".") == 1
+            and not f.read_only
+            and f.type == "integer"
+            and f.name != counter.name
+            and noun <= {V.singular(w) for w in V.words(f.name)}
+            and fits(f, _SUPPLY)
+        ):
+            return f
+    return None
+
+
+def _counter(ctx: Context, op: Operation) -> Candidate | None:
+    """Creating a child takes one unit of a read-only counter on the object it references; the parent's
+    create sets the starting amount, so the scenario knows the supply exactly."""
+    for ref in ctx.analysis.references(op):
+        parent = ref.target
+        limit = _limit_field(parent)
+        if limit is not None and role_of(limit) == "stock":
+            continue  # the writable-stock rule above covers it
+        counter = _counter_field(parent)
+        if counter is None or parent.get is None or parent.create is None:
+            continue
+        initial = _initial_field(parent, counter)
+        if initial is None:
+            continue
+        prefix = ref.field.path.rsplit(".", 1)[0] + "."
+        count = _count_field(op, prefix)
+        b = ctx.builder
+        sc = b.scenario(knobs={parent.key: {initial.name: LiteralValue(value=_SUPPLY)}})
+        target = sc.ensure(parent)
+        if target is None:
+            continue
+        overrides = {_override_path(count): LiteralValue(value=1)} if count is not None else {}
+        step = b.invoke(
+            sc,
+            op,
+            overrides=overrides,
+            concurrent=_N,
+            expect=[GroupExpectation(band="2xx", max_count=_SUPPLY)],
+            name="concurrent_requests",
+            note=f"{_N} simultaneous requests against a `{counter.name}` of {_SUPPLY}",
+        )
+        if step is None:
+            continue
+        b.call(
+            sc,
+            parent.get,
+            target,
+            expect=[
+                OK,
+                RelationExpectation(pointer=f"/{counter.name}", op="ge", against=LiteralValue(value=0)),
+            ],
+            name="read_back",
+            note=f"`{counter.name}` never negative",
+        )
+        fields = [(op, ref.field.path), (parent.create, initial.path), (parent.get, counter.path)]
+        if count is not None:
+            fields.insert(0, (op, count.path))
+        return candidate(
+            op,
+            title=f"{op.id}: concurrent requests never take more than the {parent.name.replace('_', ' ')}'s `{counter.name}`",
+            rationale="A check of the remaining supply and its decrement that are not atomic let simultaneous requests all pass the check and drive the counter below zero.",
+            category=Category.CONCURRENCY,
+            severity=Severity.CRITICAL,
+            confidence=0.7 if _OVERLAP.search(op.description) else 0.6,
+            fields=fields,
+            steps=sc.steps,
+        )
+    return None
 
 
 def _slot(ctx: Context, op: object) -> Candidate | None:

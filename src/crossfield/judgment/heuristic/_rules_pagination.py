@@ -14,11 +14,14 @@ from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._analysis import Resource
 from crossfield.judgment.heuristic._scenario import OK, Candidate, Context, candidate
 from crossfield.judgment.models import (
+    Capture,
     CapturedValue,
     Category,
     CollectionExpectation,
     Expectation,
+    LiteralValue,
     Pagination,
+    RelationExpectation,
     Severity,
     Step,
     Value,
@@ -26,6 +29,7 @@ from crossfield.judgment.models import (
 from crossfield.spec.model import Field, Operation
 
 _ITEMS = 5
+_PAGE = 2
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def detect(a_fields: dict[str, Field], op: Operation, id_pointer: str) -> Walk |
     total = next((k for k, f in tops.items() if _n(k) in V.TOTAL_FIELDS and f.type == "integer"), None)
     has_more = next((k for k, f in tops.items() if _n(k) in V.HAS_MORE_FIELDS and f.type == "boolean"), None)
     common: dict[str, Any] = {
-        "page_size": 2,
+        "page_size": _PAGE,
         "size_param": f"query.{size}",
         "items_pointer": items_pointer,
         "total_pointer": f"/{total}" if total else None,
@@ -107,6 +111,21 @@ def detect(a_fields: dict[str, Field], op: Operation, id_pointer: str) -> Walk |
         pag = Pagination(style="cursor", cursor_param=f"query.{cursor}", cursor_pointer=f"/{nxt}", **common)
         return Walk(pag, [f"query.{cursor}", f"query.{size}"])
     return None
+
+
+def _total_pages(fields: dict[str, Field], pagination: Pagination) -> str | None:
+    """The response field reporting the number of pages, for a page-numbered walk."""
+    if pagination.style != "page" or pagination.page_param is None or pagination.first_page not in (0, 1):
+        return None
+    for k, f in fields.items():
+        if "." not in k and "[" not in k and f.type == "integer" and _n(k) in V.TOTAL_PAGES_FIELDS:
+            return k
+    return None
+
+
+def _answers_404(op: Operation) -> bool:
+    """A list that may answer 404 for a page past its end cannot be probed there."""
+    return any(str(r.status) in ("404", "416") for r in op.responses)
 
 
 def _n(name: str) -> str:
@@ -164,25 +183,58 @@ def _walk(ctx: Context, res: Resource) -> Candidate | None:
     ]
     if walk.pagination.total_pointer:
         expect.append(CollectionExpectation(check="count_equals_total"))
+    pages = _total_pages(fields, walk.pagination)
+    captures: list[Capture] = []
+    if pages is not None and first_obj_path:
+        # the list is scoped to a parent this scenario created: it holds exactly the items made here
+        expect.append(
+            RelationExpectation(pointer=f"/{pages}", op="eq", against=LiteralValue(value=-(-_ITEMS // _PAGE)))
+        )
+    elif pages is not None and not _answers_404(op):
+        captures.append(Capture(name=sc.name("total_pages"), pointer=f"/{pages}"))
     sc.add(
         Step(
             id=sc.name("walk_all_pages"),
             operation=op.id,
             params=params,
             paginate=walk.pagination,
+            captures=captures,
             expect=expect,
             note="walk every page with a small page size",
         )
     )
+    if captures and walk.pagination.page_param and walk.pagination.size_param:
+        beyond = dict(params)
+        beyond[walk.pagination.size_param] = LiteralValue(value=_PAGE)
+        beyond[walk.pagination.page_param] = CapturedValue(
+            name=captures[0].name, plus=walk.pagination.first_page or None
+        )
+        sc.add(
+            Step(
+                id=sc.name("page_after_last"),
+                operation=op.id,
+                params=beyond,
+                expect=[
+                    OK,
+                    RelationExpectation(
+                        pointer=walk.pagination.items_pointer, op="len_eq", against=LiteralValue(value=0)
+                    ),
+                ],
+                note=f"the page after the reported `{pages}` is empty: no item lies beyond the last page",
+            )
+        )
     extra = (
         [(op, "response" + (walk.pagination.total_pointer or "").replace("/", "."))]
         if walk.pagination.total_pointer
         else []
     )
+    if pages is not None:
+        extra.append((op, f"response.{pages}"))
     return candidate(
         op,
         title=f"{op.id}: walking all pages returns every {res.name.replace('_', ' ')} exactly once"
-        + (" and as many as the total" if walk.pagination.total_pointer else ""),
+        + (" and as many as the total" if walk.pagination.total_pointer else "")
+        + (f", within the reported `{pages}`" if pages is not None else ""),
         rationale="Off-by-one errors at page boundaries (inclusive cursors, offset+1, totals that count the page) skip or repeat items silently.",
         category=Category.PAGINATION,
         severity=Severity.MEDIUM,

@@ -533,7 +533,6 @@ TOTAL_PAGES_FIELDS = frozenset(
         "num_pages",
         "number_of_pages",
         "pages_total",
-        "last_page",
     }
 )
 """How many pages of the requested size the whole list takes."""
