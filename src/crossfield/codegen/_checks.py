@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
+
+from crossfield.judgment.models import RelationOp
 
 __all__ = [
     "MISSING",
@@ -21,24 +23,8 @@ __all__ = [
     "status_allowed",
 ]
 
-RELATION_OPS = frozenset(
-    {
-        "eq",
-        "ne",
-        "lt",
-        "le",
-        "gt",
-        "ge",
-        "in",
-        "not_in",
-        "len_eq",
-        "len_ge",
-        "len_le",
-        "unique",
-        "exists",
-        "absent",
-    }
-)
+# The operators the contract defines; the runtime must implement exactly these.
+RELATION_OPS = frozenset(get_args(RelationOp))
 _OP_WORDS = {
     "eq": "==",
     "ne": "!=",
