@@ -212,7 +212,12 @@ def test_sigint_in_process_keeps_finished_specs(tmp_path: Path) -> None:
                 time.sleep(0.2)
             return super().judge(api, requirements=requirements)
 
-    summary = run([corpus], judge=Interrupting(), out=out, progress=False, concurrency=1)
+    # Ctrl-C handling on, even where this test runs with SIGINT ignored (a shell's background job).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        summary = run([corpus], judge=Interrupting(), out=out, progress=False, concurrency=1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert summary.interrupted and summary.exit_code == 130
     statuses = [s.status for s in summary.specs]
     assert statuses[:3] == ["done"] * 3 and set(statuses[3:]) == {"interrupted"}

@@ -31,6 +31,12 @@ sys.exit(summary.exit_code)
 """
 
 
+def _ctrl_c_enabled() -> None:
+    """Children get Ctrl-C handling even when this test runs where SIGINT is ignored (a shell's
+    background job ignores it, and children inherit that): the test is about handling it, not receiving it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _corpus(root: Path, n: int) -> Path:
     for i in range(n):
         write_spec(root / f"api{i:02d}.json", orders_doc(f"API {i}"))
@@ -88,7 +94,12 @@ def test_sigint_stops_a_python_api_run_cleanly_and_a_rerun_finishes(tmp_path: Pa
     n = 16
     corpus, out, summary_file = _corpus(tmp_path / "corpus", n), tmp_path / "out", tmp_path / "summary.json"
     code = _CHILD.format(support=str(HERE), corpus=str(corpus), out=str(out), summary=str(summary_file))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_ctrl_c_enabled,
+    )
     _, stderr = _interrupt_after(out, 2, proc)
     assert proc.returncode == 130, stderr.decode()
     assert b"Traceback" not in stderr
@@ -121,7 +132,9 @@ def test_sigint_stops_the_cli_cleanly_and_a_rerun_finishes(tmp_path: Path, concu
     cmd = [sys.executable, "-m", "crossfield", "run", str(corpus), "--judge", "heuristic", "--out", str(out),
            "--concurrency", concurrency, "--json", str(summary_file)]  # fmt: skip
     env = {**os.environ, "CROSSFIELD_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=_ctrl_c_enabled
+    )
     stdout, stderr = _interrupt_after(out, 3, proc)
     assert proc.returncode == 130, stderr.decode()
     assert b"Traceback" not in stderr
