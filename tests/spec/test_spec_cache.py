@@ -137,3 +137,84 @@ def test_entries_of_other_versions_are_pruned(refs_copy: Path, tmp_path: Path) -
     assert not stale.exists()
     assert other.exists()
     assert len(list(cache.glob(f"{digest}-*.pickle"))) == 1
+
+
+_AWKWARD = """
+openapi: 3.0.3
+info: {title: Awkward, version: "1"}
+paths:
+  /things:
+    post:
+      operationId: createThing
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                a.b: {type: string}
+                x/y: {type: string}
+                t~0: {type: string}
+                arr[]: {type: array, items: {type: object, properties: {in.ner: {type: integer}}}}
+                plain: {type: array, items: {$ref: '#/components/schemas/Thing'}}
+      responses:
+        "201":
+          description: created
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+  /things/{id}:
+    get:
+      operationId: getThing
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      responses:
+        "200":
+          description: one
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/Thing'}
+components:
+  schemas:
+    Thing:
+      allOf:
+        - {$ref: '#/components/schemas/Base'}
+        - type: object
+          properties:
+            label: {type: string}
+            tags: {type: array, items: {type: object, properties: {k.v: {type: string}}}}
+    Base:
+      type: object
+      properties:
+        id: {type: string}
+"""
+
+
+def test_field_pointers_survive_the_cache_whatever_the_property_names(tmp_path: Path) -> None:
+    """Pointers are stored compactly in the cache and rebuilt from the path when read: names holding
+    `.`, `/`, `~` or `[]` must come back exactly."""
+    spec = tmp_path / "awkward.yaml"
+    spec.write_text(_AWKWARD)
+    cold = load_spec(spec, cache=False)
+    cache = tmp_path / "cache"
+    load_spec(spec, cache=cache)
+    warm = load_spec(spec, cache=cache)
+    expected = {(op.id, f.path): f.pointer for op in cold.operations for f in op.fields}
+    got = {(op.id, f.path): f.pointer for op in warm.operations for f in op.fields}
+    assert got == expected
+    assert expected["createThing", "body.x/y"].endswith("/properties/x~1y")
+    assert expected["createThing", "body.t~0"].endswith("/properties/t~00")
+    assert expected["createThing", "body.plain[].tags[].k.v"] == (
+        "/components/schemas/Thing/allOf/1/properties/tags/items/properties/k.v"
+    )
+    assert expected["getThing", "response.id"] == "/components/schemas/Base/properties/id"
+    assert [op.fields for op in warm.operations] == [op.fields for op in cold.operations]
+
+
+def test_fields_below_a_shared_schema_are_shared_between_operations(tmp_path: Path) -> None:
+    spec = tmp_path / "awkward.yaml"
+    spec.write_text(_AWKWARD)
+    api = load_spec(spec, cache=False)
+    create, get = api.operation("createThing"), api.operation("getThing")
+    assert create is not None and get is not None
+    for path in ("response.id", "response.label", "response.tags[].k.v"):
+        assert create.field(path) is get.field(path), path

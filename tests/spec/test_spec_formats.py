@@ -33,8 +33,9 @@ def test_swagger_2(specs: Path) -> None:
     )
     assert body["body.tag"].nullable  # x-nullable
     assert body["body.status"].enum == ("available", "pending", "sold")
-    # The body field pointers lead to the body parameter's schema in the source document.
-    assert body["body.name"].pointer == "/paths/~1pets/post/parameters/0/schema/properties/name"
+    # Field pointers lead to where the property is written: below a `$ref`, inside the definition.
+    assert body["body.name"].pointer == "/definitions/NewPet/properties/name"
+    _assert_pointers_resolve(specs / "petstore-2.0.yaml", api)
     # Path-level parameters are shared by the operations below them.
     get = api.operation("getPet")
     assert get is not None and get.parameter("path", "petId") is not None
@@ -75,10 +76,27 @@ def test_openapi_30(specs: Path) -> None:
     get = api.operation("getOrder")
     assert get is not None and get.parameter("path", "orderId").schema["format"] == "uuid"  # type: ignore[union-attr]
     assert get.parameter("path", "orderId").pointer == "/components/parameters/OrderId"  # type: ignore[union-attr]
-    # The response pointer leads to the response schema.
-    assert fields["response.id"].pointer.startswith(
-        "/paths/~1orders/post/responses/201/content/application~1json/schema"
-    )
+    # The response pointer leads to the property inside the schema the response references.
+    assert fields["response.id"].pointer == "/components/schemas/Order/allOf/1/properties/id"
+    _assert_pointers_resolve(specs / "shop-3.0.yaml", api)
+
+
+def _assert_pointers_resolve(path: Path, api: Api) -> None:
+    """Every field pointer can be followed in the source document (a pointer through a `$ref` could not)."""
+    from crossfield.spec._source import parse_document, split_pointer
+
+    doc = parse_document(path.read_bytes(), str(path))
+    for op in api.operations:
+        for f in op.fields:
+            node = doc
+            for token in split_pointer(f.pointer):
+                assert isinstance(node, dict | list), (op.id, f.path, f.pointer)
+                node = node[int(token)] if isinstance(node, list) else node.get(token, node.get(_int(token)))
+                assert node is not None, (op.id, f.path, f.pointer)
+
+
+def _int(token: str) -> int | str:
+    return int(token) if token.isdigit() else token
 
 
 def test_openapi_31_json(specs: Path) -> None:

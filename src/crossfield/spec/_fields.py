@@ -57,6 +57,45 @@ def merged_object(
     return props, required
 
 
+def property_origins(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> dict[str, tuple[str | None, str]]:
+    """Where each property `merged_object` finds is written, as `(ref, rel)`: the `$ref` of the definition
+    it sits in (None: the schema itself) and the pointer from there to the object holding its `properties`
+    (`""`, `/allOf/1`, ...). Lets a field's pointer lead to the text a reader can find."""
+    out: dict[str, tuple[str | None, str]] = {}
+    _collect_origins(schema, defs, None, "", out, 0)
+    return out
+
+
+def _collect_origins(
+    schema: Mapping[str, Any],
+    defs: Mapping[str, Any],
+    anchor: str | None,
+    rel: str,
+    out: dict[str, tuple[str | None, str]],
+    depth: int,
+) -> None:
+    for _ in range(32):  # follow a chain of references, as `resolve_local` does
+        ref = schema.get("$ref")
+        if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
+            break
+        target = defs.get(split_pointer(ref[1:])[1])
+        if not isinstance(target, Mapping):
+            break
+        schema, anchor, rel = target, ref, ""
+    props = schema.get("properties")
+    if isinstance(props, Mapping):
+        for name in props:
+            out.setdefault(name, (anchor, rel))
+    if depth > 16:
+        return
+    for key in ("allOf", "oneOf", "anyOf"):
+        subs = schema.get(key)
+        if isinstance(subs, list):
+            for i, sub in enumerate(subs):
+                if isinstance(sub, Mapping):
+                    _collect_origins(sub, defs, anchor, f"{rel}/{key}/{i}", out, depth + 1)
+
+
 def schema_type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[str | None, bool]:
     """(main type, nullable). Infers `object`/`array` from structure when `type` is absent."""
     schema = resolve_local(schema, defs)
@@ -102,9 +141,17 @@ class FieldFactory:
     while the factory lives.
     """
 
-    def __init__(self, defs: Mapping[str, Any]) -> None:
+    def __init__(self, defs: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> None:
         self.defs = defs
+        self.sources = sources if sources is not None else {}
         self._info: dict[int, tuple[Mapping[str, Any], _Info]] = {}
+        self._fields: dict[tuple[Any, ...], Field] = {}
+
+    def def_pointer(self, ref: str) -> str | None:
+        """Where the schema behind a `#/$defs/<name>` reference is written in the source document."""
+        if not ref.startswith("#/$defs/"):
+            return None
+        return self.sources.get(split_pointer(ref[1:])[1])
 
     def info(self, schema: Mapping[str, Any]) -> _Info:
         hit = self._info.get(id(schema))
@@ -126,8 +173,15 @@ class FieldFactory:
         description: str = "",
         info: _Info | None = None,
     ) -> Field:
+        # Fields below a shared schema come out identical in every operation that reaches them (same path,
+        # same definition site): they are built once and shared, which keeps a large spec's model, and its
+        # cache, a fraction of the size.
+        key = (path, location, pointer, required, description, id(schema))
+        hit = self._fields.get(key)
+        if hit is not None and hit.schema is schema:
+            return hit
         i = info if info is not None else self.info(schema)
-        return new_field(
+        made = new_field(
             path,
             location,
             name,
@@ -153,6 +207,8 @@ class FieldFactory:
             pointer,
             schema,
         )
+        self._fields[key] = made
+        return made
 
 
 class _Info:
@@ -174,6 +230,7 @@ class _Info:
         "min_length",
         "minimum",
         "nullable",
+        "origins",
         "pattern",
         "props",
         "read_only",
@@ -212,13 +269,16 @@ class _Info:
         self.ref = ref if isinstance(ref, str) else None
         self.items: Mapping[str, Any] | None = None
         self.props: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+        self.origins: tuple[tuple[str | None, str], ...] = ()
         self.required: frozenset[str] = frozenset()
         if t == "array":
             items = resolved.get("items")
             self.items = items if isinstance(items, Mapping) else None
         elif t == "object":
             props, required = merged_object(resolved, defs)
+            origins = property_origins(schema, defs)
             self.props = tuple((k, v) for k, v in props.items() if isinstance(v, Mapping))
+            self.origins = tuple(origins.get(k, (None, "")) for k, _ in self.props)
             self.required = frozenset(required)
 
 
@@ -274,15 +334,19 @@ def _walk(
         if info.ref in active:
             return
         active = active | {info.ref}
+        # Below a reference, pointers lead to where the schema is written, which is a pointer a reader can
+        # follow in the document (the path through the `$ref` is not one).
+        pointer = factory.def_pointer(info.ref) or pointer
     if info.items is not None:
         _walk(factory, info.items, prefix + "[]", location, pointer + "/items", out, active, depth, max_depth)
         return
     required = info.required
-    for name, sub in info.props:
+    for (name, sub), (anchor, rel) in zip(info.props, info.origins, strict=True):
         if len(out) >= MAX_FIELDS:
             return
         path = f"{prefix}.{name}"
-        sub_pointer = f"{pointer}/properties/{escape_token(name) if '/' in name or '~' in name else name}"
+        base = (factory.def_pointer(anchor) if anchor is not None else pointer) or pointer
+        sub_pointer = f"{base}{rel}/properties/{escape_token(name) if '/' in name or '~' in name else name}"
         sub_info = factory.info(sub)
         out.append(
             factory.field(

@@ -58,7 +58,7 @@ def normalize_openapi(
 ) -> Api:
     dialect = detect_dialect(doc, source_path)
     converter = SchemaConverter(resolver, dialect=dialect)
-    factory = FieldFactory(converter.defs)
+    factory = FieldFactory(converter.defs, converter.sources)
     root = resolver.root_uri
     info = doc.get("info") if isinstance(doc.get("info"), Mapping) else {}
     info = cast(Mapping[str, Any], info)
@@ -160,6 +160,7 @@ def _operation(
     body_pointer: str | None = None
     form_props: dict[str, Any] = {}
     form_required: list[str] = []
+    form_pointers: dict[str, str] = {}
     param_sources = [
         (p, Location(where.uri, where.pointer.rsplit("/", 1)[0] + f"/parameters/{i}"))
         for i, p in enumerate(shared_params if isinstance(shared_params, list) else [])
@@ -184,6 +185,7 @@ def _operation(
             continue
         if dialect == "2.0" and location == "formData":
             form_props[name] = _swagger2_param_schema(param, converter, p_where)
+            form_pointers[name] = p_where.pointer
             if param.get("required"):
                 form_required.append(name)
             continue
@@ -250,10 +252,16 @@ def _operation(
         deprecated=bool(raw.get("deprecated")),
         pointer=where.pointer,
     )
-    return _with_fields(op, factory, body_pointer, dialect)
+    return _with_fields(op, factory, body_pointer, dialect, form_pointers)
 
 
-def _with_fields(op: Operation, factory: FieldFactory, body_pointer: str | None, dialect: str) -> Operation:
+def _with_fields(
+    op: Operation,
+    factory: FieldFactory,
+    body_pointer: str | None,
+    dialect: str,
+    form_pointers: Mapping[str, str] | None = None,
+) -> Operation:
     from dataclasses import replace
 
     fields: list[Field] = []
@@ -274,9 +282,17 @@ def _with_fields(op: Operation, factory: FieldFactory, body_pointer: str | None,
         if body_pointer is None:
             media = op.body_media_type or "application/json"
             body_pointer = f"{op.pointer}/requestBody/content/{escape_token(media)}/schema"
-        fields.extend(
-            flatten(body, factory.defs, prefix="body", location="body", pointer=body_pointer, factory=factory)
+        flat = flatten(
+            body, factory.defs, prefix="body", location="body", pointer=body_pointer, factory=factory
         )
+        if form_pointers:  # Swagger 2.0 form fields are parameters: point at each one
+            flat = [
+                replace(f, pointer=form_pointers[f.name])
+                if f.path == f"body.{f.name}" and f.name in form_pointers
+                else f
+                for f in flat
+            ]
+        fields.extend(flat)
     for r in op.success_responses:
         for media, schema in r.content.items():
             if _is_json_media(media):

@@ -32,6 +32,8 @@ class SchemaConverter:
         self.resolver = resolver
         self.dialect = dialect  # "2.0", "3.0" or "3.1"
         self.defs: dict[str, dict[str, Any]] = {}
+        self.sources: dict[str, str] = {}
+        """Where each def came from, as a JSON pointer, for defs taken from the root document."""
         self._names: dict[Location, str] = {}
 
     def convert(self, node: Any, where: Location) -> dict[str, Any]:
@@ -97,6 +99,8 @@ class SchemaConverter:
             return name
         name = self._unique_name(target)
         self._names[target] = name
+        if target.uri == self.resolver.root_uri:
+            self.sources[name] = target.pointer
         self.defs[name] = {}  # placeholder: a cycle back to this schema finds the name and stops
         node = self.resolver.node_at(target, Location(where.uri, where.pointer + "/$ref"))
         self.defs[name] = self.convert(node, target)
