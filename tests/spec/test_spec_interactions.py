@@ -495,3 +495,34 @@ def test_fast_on_a_large_generated_spec() -> None:
     imap = build_interaction_map(api)
     assert time.perf_counter() - started < 2.0
     assert imap.counts()["link"] >= 600
+
+
+def test_split_resources_merge_and_noun_actions_name_their_verb() -> None:
+    """Created under a parent, addressed on its own: one resource. `/reversal` performs `reverse`. A readable
+    verb-named sub-path of an item is a sub-resource, not an action."""
+    api = load_spec_from_text(
+        """
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /accounts: {post: {operationId: openAccount, responses: {"201": {description: ok}}}}
+  /accounts/{account_id}/transfers:
+    post: {operationId: createTransfer, responses: {"201": {description: ok}}}
+  /transfers/{transfer_id}: {get: {operationId: getTransfer, responses: {"200": {description: ok}}}}
+  /transfers/{transfer_id}/reversal:
+    post: {operationId: reverseTransfer, responses: {"200": {description: ok}}}
+  /exports/{export_id}/archive:
+    get: {operationId: getArchive, responses: {"200": {description: ok}}}
+    delete: {operationId: deleteArchive, responses: {"204": {description: ok}}}
+"""
+    )
+    imap = build_interaction_map(api)
+    transfers = [r for r in imap.resources if r.name == "transfer"]
+    assert len(transfers) == 1
+    (transfer,) = transfers
+    assert (transfer.create, transfer.read) == ("createTransfer", "getTransfer")
+    assert transfer.parent == "/accounts"
+    assert [(a.verb, a.operation_id) for a in transfer.actions] == [("reverse", "reverseTransfer")]
+    assert not any(
+        a.operation_id in ("getArchive", "deleteArchive") for r in imap.resources for a in r.actions
+    )

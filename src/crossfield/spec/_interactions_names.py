@@ -182,3 +182,37 @@ OWNER_NAMES = frozenset({
     "uploaderid",
 })
 # fmt: on
+
+
+ACTION_NOUNS: dict[str, str] = {
+    "reversal": "reverse",
+    "cancellation": "cancel",
+    "renewal": "renew",
+    "approval": "approve",
+    "rejection": "reject",
+    "confirmation": "confirm",
+    "completion": "complete",
+    "termination": "terminate",
+    "revocation": "revoke",
+    "withdrawal": "withdraw",
+    "closure": "close",
+    "submission": "submit",
+    "activation": "activate",
+    "deactivation": "deactivate",
+    "suspension": "suspend",
+    "publication": "publish",
+    "settlement": "settle",
+    "redemption": "redeem",
+    "expiration": "expire",
+    "finalization": "finalize",
+}
+"""Action sub-paths named by their noun (`/transfers/{id}/reversal`) and the verb they perform."""
+
+
+def action_verb(segment: str) -> str:
+    """The verb an action segment performs: `capture` -> capture, `reversal` -> reverse, `:batchGet` -> batch."""
+    toks = tokens(segment) or (segment,)
+    joined = "".join(toks)
+    if joined in ACTION_NOUNS:
+        return ACTION_NOUNS[joined]
+    return ACTION_NOUNS.get(toks[0], toks[0])

@@ -29,6 +29,7 @@ from crossfield.spec._interactions_names import (
     STATE_WORDS,
     TERMINAL_VALUES,
     TERMINAL_VERBS,
+    action_verb,
     is_plural,
     norm,
     singular_name,
@@ -114,7 +115,7 @@ def classify(op: Operation, methods_by_path: dict[str, set[str]], parents: set[s
         info = OpInfo(
             key=key,
             role="action" if custom else _item_role(method),
-            verb=(tokens(custom) or (custom,))[0] if custom else None,
+            verb=action_verb(custom) if custom else None,
             item_level=True,
             collection_path="/" + "/".join(coll),
             item_path="/" + "/".join(segs),
@@ -124,13 +125,18 @@ def classify(op: Operation, methods_by_path: dict[str, set[str]], parents: set[s
         info.parent_key = _parent_key(coll)
         return info
     verb = custom or _action_verb(last)
-    if custom or (verb and len(segs) >= 2):
+    # A verb-named segment below an item that can be read (`GET /migrations/{id}/archive`) is a
+    # sub-resource of the item, not an action on it.
+    readable_sub = (
+        is_param(segs[-2]) if len(segs) >= 2 and "GET" in methods_by_path.get(op.path, ()) else False
+    )
+    if custom or (verb and len(segs) >= 2 and not readable_sub):
         target = segs if custom else segs[:-1]
         if is_param(target[-1]):
             return OpInfo(
                 key=blank_path(target[:-1]) if len(target) > 1 else "/",
                 role="action",
-                verb=(tokens(verb) or (verb,))[0] if verb else None,
+                verb=action_verb(verb) if verb else None,
                 item_level=True,
                 collection_path="/" + "/".join(target[:-1]),
                 item_path="/" + "/".join(target),
@@ -141,7 +147,7 @@ def classify(op: Operation, methods_by_path: dict[str, set[str]], parents: set[s
         return OpInfo(
             key=blank_path(target),
             role="action",
-            verb=(tokens(verb) or (verb,))[0] if verb else None,
+            verb=action_verb(verb) if verb else None,
             collection_path="/" + "/".join(target),
             parent_key=_parent_key(target),
             name_segs=tuple(target),
@@ -160,7 +166,7 @@ def classify(op: Operation, methods_by_path: dict[str, set[str]], parents: set[s
         return OpInfo(
             key=blank_path(segs[:-2]) if len(segs) > 2 else "/",
             role="action",
-            verb=(tokens(last) or (last,))[0],
+            verb=action_verb(last),
             item_level=True,
             collection_path="/" + "/".join(segs[:-2]),
             item_path="/" + "/".join(segs[:-1]),
@@ -232,6 +238,42 @@ def _res_name(segs: tuple[str, ...], id_param: str | None) -> tuple[str, str]:
     return name, qualified
 
 
+def _merge_split(res: dict[str, _Res], info: dict[str, OpInfo]) -> None:
+    """One kind of object created under its parent (`POST /accounts/{id}/transfers`) but addressed on its
+    own (`GET /transfers/{id}`, `POST /transfers/{id}/reverse`) is one resource: the nested collection, which
+    gets the item operations of its shorter twin."""
+    for r in list(res.values()):
+        if "create" not in r.roles or r.item_path is not None or r.parent_key is None:
+            continue
+        depth = len(r.key.split("/"))
+        twins = [
+            o
+            for o in res.values()
+            if o is not r
+            and o.name == r.name
+            and "create" not in o.roles
+            and o.item_path is not None
+            and not o.singleton
+            and len(o.key.split("/")) < depth
+        ]
+        if len(twins) != 1:
+            continue
+        twin = twins[0]
+        r.item_path, r.id_param = twin.item_path, twin.id_param
+        for role, value in twin.roles.items():
+            if role not in r.roles or value[0] < r.roles[role][0]:
+                r.roles[role] = value
+        r.actions.extend(twin.actions)
+        r.ops.extend(twin.ops)
+        r.pointers.extend(twin.pointers)
+        for op_id in twin.ops:
+            info[op_id].key = r.key
+        for o in res.values():
+            if o.parent_key == twin.key:
+                o.parent_key = r.key
+        del res[twin.key]
+
+
 class ResourceIndex:
     """Resources of an API and the role of each operation in them."""
 
@@ -282,6 +324,7 @@ class ResourceIndex:
                 current = r.roles.get(info.role)
                 if current is None or prio < current[0]:
                     r.roles[info.role] = (prio, op.id)
+        _merge_split(res, self.info)
         # A parent key only counts when that resource exists.
         self._res = res
         names: dict[str, list[_Res]] = {}

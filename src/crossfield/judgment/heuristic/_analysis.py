@@ -264,135 +264,64 @@ class Analysis:
 
 
 def analyze(api: Api) -> Analysis:
-    """Group operations into resources by path shape and method."""
+    """The rules' view of resources, read from the interaction map, so the judge and the map never disagree
+    on what a resource is. Resources are keyed by their collection path (`/accounts/{account_id}/transfers`),
+    which is what a path prefix of an operation looks up."""
     resources: dict[str, Resource] = {}
     op_role: dict[str, str] = {}
     by_op: dict[str, Resource] = {}
-    paths: dict[str, dict[str, Operation]] = {}
-    for op in api.operations:
-        paths.setdefault(_canonical(op.path), {})[op.method.lower()] = op
+    by_fact_key: dict[str, Resource] = {}
+    facts = api.interactions.resources
 
-    def res(key: str) -> Resource:
-        r = resources.get(key)
-        if r is None:
-            segs = _segments(key)
-            name = V.norm(segs[-1]) if segs else "root"
-            r = Resource(key=key, name=name)
-            resources[key] = r
-        return r
+    def op(op_id: str | None) -> Operation | None:
+        return api.operation(op_id) if op_id else None
 
-    for path in sorted(paths):
-        segs = _segments(path)
-        if not segs:
+    for fact in facts:
+        path = fact.collection_path or fact.item_path
+        if path is None:
             continue
-        methods = paths[path]
-        last = segs[-1]
-        if _is_param(last):
-            collection = "/" + "/".join(segs[:-1])
-            if len(segs) < 2 or _is_param(segs[-2]):
-                continue
-            r = res(collection)
-            r.item_path, r.id_param = path, _param_name(last)
-            for method, role in (
-                ("get", "get"),
-                ("patch", "update"),
-                ("put", "update"),
-                ("delete", "delete"),
-            ):
-                found = methods.get(method)
-                if found is not None and getattr(r, role) is None:
-                    setattr(r, role, found)
-                    op_role[found.id], by_op[found.id] = role, r
-            post = methods.get("post")
-            if post is not None and r.update is None:
-                r.update = post
-                op_role[post.id], by_op[post.id] = "update", r
+        key = _canonical(path)
+        if key in resources:
             continue
-        sub_item = any(
-            p.startswith(path + "/") and _is_param(_segments(p)[len(segs)]) for p in paths if p != path
+        segs = _segments(key)
+        statics = [s for s in segs if not _is_param(s)]
+        r = Resource(
+            key=key,
+            name=V.norm(statics[-1]) if statics else V.norm(fact.name),
+            item_path=_canonical(fact.item_path) if fact.item_path and fact.collection_path else None,
+            id_param=fact.id_parameter.split(".", 1)[1] if fact.id_parameter else None,
+            create=op(fact.create),
+            list_op=op(fact.list),
+            get=op(fact.read),
+            update=op(fact.update),
+            delete=op(fact.delete),
+            # The rules read a singleton as the caller's own object (`/me`, `/profile`), so only those count.
+            singleton=fact.singleton and bool(segs) and segs[-1].lower() in _SINGLETONS,
+            parent_param=_param_name(segs[-2]) if len(segs) >= 2 and _is_param(segs[-2]) else None,
         )
-        is_action = (
-            len(segs) >= 2
-            and _is_param(segs[-2])
-            and "get" not in methods
-            and not sub_item
-            and (V.norm(last) in _ACTION_LIKE or not last.endswith("s"))
-        )
-        if is_action:
-            owner_path = "/" + "/".join(segs[:-1])
-            collection = "/" + "/".join(segs[:-2])
-            r = res(collection)
-            if r.item_path is None:
-                r.item_path, r.id_param = owner_path, _param_name(segs[-2])
-            for method in ("post", "put", "patch", "delete"):
-                found = methods.get(method)
-                if found is not None:
-                    verb = V.norm(last).replace("_", "")
-                    r.actions.append(Action(V.ACTION_NOUNS.get(verb, verb), found))
-                    op_role[found.id], by_op[found.id] = "action", r
-            continue
-        if last.lower() in _SINGLETONS and not sub_item:
-            r = res(path)
-            r.singleton = True
-            for method, role in (("get", "get"), ("patch", "update"), ("put", "update")):
-                found = methods.get(method)
-                if found is not None and getattr(r, role) is None:
-                    setattr(r, role, found)
-                    op_role[found.id], by_op[found.id] = role, r
-            continue
-        r = res(path)
-        if "post" in methods:
-            r.create = methods["post"]
-            op_role[r.create.id], by_op[r.create.id] = "create", r
-        if "get" in methods:
-            r.list_op = methods["get"]
-            op_role[r.list_op.id], by_op[r.list_op.id] = "list", r
-        if "put" in methods and r.create is None:
-            r.create = methods["put"]
-            op_role[r.create.id], by_op[r.create.id] = "create", r
-    for r in resources.values():
-        segs = _segments(r.key)
-        if len(segs) >= 2 and _is_param(segs[-2]):
-            parent_path = "/" + "/".join(segs[:-2])
-            parent = resources.get(parent_path)
-            if parent is not None:
-                r.parent, r.parent_param = parent, _param_name(segs[-2])
-            r.parent_param = _param_name(segs[-2])
-    _merge_split(resources, by_op)
+        for action in fact.actions:
+            found = op(action.operation_id)
+            if action.item_level and found is not None:
+                r.actions.append(Action(action.verb, found))
+                op_role[found.id] = "action"
+        for role, found in (
+            ("create", r.create),
+            ("list", r.list_op),
+            ("get", r.get),
+            ("update", r.update),
+            ("delete", r.delete),
+        ):
+            if found is not None:
+                op_role[found.id] = role
+        for op_id in fact.operations:
+            by_op.setdefault(op_id, r)
+        resources[key] = r
+        by_fact_key[fact.key] = r
+    for fact in facts:
+        child = by_fact_key.get(fact.key)
+        if child is not None and fact.parent is not None:
+            child.parent = by_fact_key.get(fact.parent)
     return Analysis(api=api, resources=resources, by_op=by_op, op_role=op_role)
-
-
-def _merge_split(resources: dict[str, Resource], by_op: dict[str, Resource]) -> None:
-    """One kind of object created under its parent (`POST /a/{a_id}/bs`) but addressed on its own
-    (`GET /bs/{b_id}`, `POST /bs/{b_id}/verb`): the nested collection gets the item operations."""
-    for r in list(resources.values()):
-        if r.create is None or r.item_path is not None or r.parent_param is None:
-            continue
-        twins = [
-            o
-            for o in resources.values()
-            if o is not r
-            and o.name == r.name
-            and o.create is None
-            and o.item_path is not None
-            and not o.singleton
-            and len(_segments(o.key)) < len(_segments(r.key))
-        ]
-        if len(twins) != 1:
-            continue
-        twin = twins[0]
-        r.item_path, r.id_param = twin.item_path, twin.id_param
-        r.get, r.update, r.delete = twin.get, twin.update, twin.delete
-        r.actions = [*r.actions, *twin.actions]
-        if r.list_op is None and twin.list_op is not None:
-            r.list_op = twin.list_op
-        for op in (twin.get, twin.update, twin.delete, twin.list_op, *(a.op for a in twin.actions)):
-            if op is not None:
-                by_op[op.id] = r
-        for o in resources.values():
-            if o.parent is twin:
-                o.parent = r
-        del resources[twin.key]
 
 
 _SINGLETONS = frozenset(
@@ -411,14 +340,4 @@ _SINGLETONS = frozenset(
         "my_account",
         "myaccount",
     }
-)
-
-_ACTION_LIKE = (
-    V.TERMINAL_VERBS
-    | V.ONCE_VERBS
-    | frozenset(V.ACTION_NOUNS)
-    | frozenset(V.INVERSE_VERBS)
-    | frozenset(
-        {"pause", "hold", "freeze", "renew", "extend", "retry", "resend", "reset", "transition", "process"}
-    )
 )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from crossfield.spec._interactions_names import ACTION_NOUNS as ACTION_NOUNS
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
 
@@ -184,29 +186,6 @@ FUNDING_WORDS = frozenset(
 )
 """Child objects (or their operations) that add to the parent's balance or stock."""
 
-ACTION_NOUNS: dict[str, str] = {
-    "reversal": "reverse",
-    "cancellation": "cancel",
-    "renewal": "renew",
-    "approval": "approve",
-    "rejection": "reject",
-    "confirmation": "confirm",
-    "completion": "complete",
-    "termination": "terminate",
-    "revocation": "revoke",
-    "withdrawal": "withdraw",
-    "closure": "close",
-    "submission": "submit",
-    "activation": "activate",
-    "deactivation": "deactivate",
-    "suspension": "suspend",
-    "publication": "publish",
-    "settlement": "settle",
-    "redemption": "redeem",
-    "expiration": "expire",
-    "finalization": "finalize",
-}
-"""Action sub-paths named by their noun (`/transfers/{id}/reversal`) and the verb they perform."""
 
 INVERSE_VERBS: dict[str, frozenset[str]] = {
     "resume": frozenset({"pause", "suspend", "hold", "stop", "freeze"}),
