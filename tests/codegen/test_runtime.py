@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -395,6 +396,36 @@ def test_concurrent_group_with_a_mock_transport() -> None:
     api = session(lambda r: json_response(201, {"id": "1", "amount": 1}))
     group = api.concurrent(5, "POST", "/things", step="rush", json={}, expect="2xx")
     assert group.statuses() == [201] * 5 and group.concurrent
+
+
+def test_concurrent_fresh_headers_give_each_request_its_own_value() -> None:
+    """Simultaneous *distinct* requests (a concurrency claim) each carry their own idempotency key; other
+    headers are shared, and the same header without `fresh_headers` is the same in every request."""
+    seen: list[tuple[str | None, str | None]] = []
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            seen.append((request.headers.get("Idempotency-Key"), request.headers.get("X-Trace")))
+        return json_response(201, {"id": "1", "amount": 1})
+
+    api = session(handler)
+    api.concurrent(
+        4,
+        "POST",
+        "/things",
+        step="rush",
+        json={},
+        headers={"X-Trace": "t1"},
+        fresh_headers=["Idempotency-Key"],
+        expect="2xx",
+    )
+    keys = [k for k, _ in seen]
+    assert len(seen) == 4 and None not in keys and len(set(keys)) == 4
+    assert {t for _, t in seen} == {"t1"}
+    seen.clear()
+    api.concurrent(3, "POST", "/things", step="replay", json={}, headers={"Idempotency-Key": "same"})
+    assert {k for k, _ in seen} == {"same"}
 
 
 def test_concurrent_calls_reach_a_real_server_at_the_same_time() -> None:

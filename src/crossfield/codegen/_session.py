@@ -126,11 +126,18 @@ class ApiSession:
         return group
 
     def concurrent(self, times: int, method: str, template: str, /, **request: Any) -> Group:
-        """Send the same request `times` times at once: every thread waits at a barrier, then sends."""
+        """Send the same request `times` times at once: every thread waits at a barrier, then sends.
+
+        `fresh_headers` names headers (idempotency keys) that get a value of their own in each request,
+        so the server sees `times` distinct requests rather than one request replayed."""
         __tracebackhide__ = True
         step = request.pop("step")
         expect = request.pop("expect", None)
-        prepared = [self._prepare_kw(method, template, request) for _ in range(times)]
+        fresh: Sequence[str] = request.pop("fresh_headers", ())
+        prepared = [
+            self._prepare_kw(method, template, _with_fresh(request, fresh, self.unique, step, index))
+            for index in range(times)
+        ]
         barrier = threading.Barrier(times)
 
         def send(index: int) -> Response:
@@ -460,6 +467,22 @@ def _allowed(expect: StatusSpec) -> tuple[int | str, ...]:
     if isinstance(expect, int | str):
         return (expect,)
     return tuple(expect) if expect is not None else ()
+
+
+def _with_fresh(
+    request: Mapping[str, Any],
+    fresh: Sequence[str],
+    unique: Callable[[str], str],
+    step: str,
+    index: int,
+) -> Mapping[str, Any]:
+    """`request` with each header of `fresh` set to a unique value of its own for request `index`."""
+    if not fresh:
+        return request
+    headers = dict(request.get("headers") or {})
+    for name in fresh:
+        headers[name] = unique(f"{step}-{name}-{index + 1}")
+    return {**request, "headers": headers}
 
 
 def _fill_template(template: str, values: Mapping[str, Any]) -> str:

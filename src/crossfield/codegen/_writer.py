@@ -177,6 +177,7 @@ class TestWriter:
 
     def _params(self, step: Step, op: Operation, scope: _Scope) -> list[tuple[str, Any]]:
         tables: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}, "cookie": {}}
+        fresh: list[str] = []
         given: dict[tuple[str, str], Value] = {}
         for key, value in step.params.items():
             location, _, name = key.partition(".")
@@ -192,14 +193,20 @@ class TestWriter:
                 and not _credential_param(param.location, param.name)
             ):
                 if param.location == "header" and "idempot" in param.name.lower():
-                    tables["header"][param.name] = Code(f"api.unique({py_str(slug(param.name))})")
+                    if step.concurrent > 1:  # simultaneous *distinct* requests: one key each
+                        fresh.append(param.name)
+                    else:
+                        tables["header"][param.name] = Code(f"api.unique({py_str(slug(param.name))})")
                 else:
                     tables[param.location][param.name] = self.synth.value(param.schema)
         for (location, name), leftover in given.items():  # undeclared (grounding normally prevents it)
             if location in tables:
                 tables[location][name] = self._expr(leftover, None, scope)
         names = {"path": "path", "query": "query", "header": "headers", "cookie": "cookies"}
-        return [(names[loc], table) for loc, table in tables.items() if table]
+        out: list[tuple[str, Any]] = [(names[loc], table) for loc, table in tables.items() if table]
+        if fresh:
+            out.append(("fresh_headers", fresh))
+        return out
 
     def _body(self, step: Step, op: Operation, scope: _Scope) -> tuple[str, Any] | None:
         body = step.body
