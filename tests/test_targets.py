@@ -1,5 +1,5 @@
 """Checks for the benchmark targets under ``datasets/targets`` and the held-out targets under
-``datasets/holdout``.
+``datasets/holdout`` and ``datasets/unseen``.
 
 For every target directory this verifies the static files (``openapi.yaml``, ``bugs.yaml``,
 ``crossfield.toml``) and proves the seeded bugs with behavioural probes (``probes.py``):
@@ -55,6 +55,7 @@ Probe = Callable[[TestClient], None]
 
 
 HOLDOUT_DIR = REPO_ROOT / "datasets" / "holdout"
+UNSEEN_DIR = REPO_ROOT / "datasets" / "unseen"
 
 
 def _discover_targets(root: Path = TARGETS_DIR) -> list[str]:
@@ -67,10 +68,13 @@ BENCHMARK_TARGETS = _discover_targets(TARGETS_DIR)
 # Held-out targets (never used to tune the judge) get the same per-target checks, but stay out of
 # the benchmark composition checks.
 HOLDOUT_TARGETS = _discover_targets(HOLDOUT_DIR)
-TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS]
+# Unseen targets were written without reading the judge; they are held out in the same way.
+UNSEEN_TARGETS = _discover_targets(UNSEEN_DIR)
+TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS]
 TARGET_DIRS = {
     **{name: TARGETS_DIR / name for name in BENCHMARK_TARGETS},
     **{name: HOLDOUT_DIR / name for name in HOLDOUT_TARGETS},
+    **{name: UNSEEN_DIR / name for name in UNSEEN_TARGETS},
 }
 
 
@@ -366,6 +370,9 @@ def test_targets_discovered() -> None:
     )
     clashes = set(BENCHMARK_TARGETS) & set(HOLDOUT_TARGETS)
     assert not clashes, f"held-out targets must not reuse benchmark target names: {sorted(clashes)}"
+    names = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS]
+    reused = sorted({name for name in names if names.count(name) > 1})
+    assert not reused, f"target names must be unique across benchmark, holdout and unseen: {reused}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
