@@ -202,7 +202,6 @@ def test_state_field(imap: InteractionMap) -> None:
         ("dependent_required", ("body.billing_address", "body.postal_code"), "schema"),
         ("conditional", ("body.kind", "body.group_name"), "schema"),
         ("mutually_exclusive", ("body.promo", "body.referral"), "schema"),
-        ("temporal", ("body.check_in", "body.check_out"), "name"),
         ("temporal", ("body.start_time", "body.end_time"), "name"),
         ("range", ("body.min_guests", "body.max_guests"), "name"),
         ("amount_currency", ("body.amount", "body.currency"), "name"),
@@ -228,9 +227,13 @@ def test_field_relations(imap: InteractionMap, kind: str, fields: tuple[str, ...
 
 
 def test_relation_from_two_signals_keeps_both_evidences(imap: InteractionMap) -> None:
+    # Stated in prose and implied by the names: the sentence comes first, the names' pointers follow.
     relation = _relation(imap, "temporal", "body.check_in", "body.check_out")
+    assert relation.fields == ("body.check_in", "body.check_out") and relation.source == "description"
     texts = [e.text for e in relation.evidence if e.text]
     assert texts == ["Must be after `check_in`."]
+    assert relation.evidence[0].pointer.endswith("/properties/check_out")
+    assert any(e.pointer.endswith("/properties/check_in") and e.text is None for e in relation.evidence)
 
 
 def test_one_of_groups() -> None:
@@ -262,22 +265,27 @@ paths:
     assert r.groups == (("body.card_number", "body.cvc"), ("body.iban",))
 
 
+_A, _B = "body.a_field", "body.b_field"
+
+
 @pytest.mark.parametrize(
-    ("sentence", "kind"),
+    ("sentence", "kind", "fields"),
     [
-        ("Cannot be used together with `b_field`.", "mutually_exclusive"),
-        ("Only one of `a_field` and `b_field` may be set.", "mutually_exclusive"),
-        ("Exactly one of `a_field` or `b_field` must be provided.", "one_of"),
-        ("At least one of `a_field` and `b_field` is needed.", "any_of"),
-        ("Must be provided together with `b_field`.", "co_required"),
-        ("Required when `b_field` is set.", "dependent_required"),
-        ("Only valid if `b_field` is `card`.", "conditional"),
-        ("Must be earlier than `b_field`.", "temporal"),
-        ("Must not exceed `b_field`.", "range"),
-        ("Must equal the sum of `b_field` values.", "arithmetic"),
+        ("Cannot be used together with `b_field`.", "mutually_exclusive", (_A, _B)),
+        ("Only one of `a_field` and `b_field` may be set.", "mutually_exclusive", (_A, _B)),
+        ("Exactly one of `a_field` or `b_field` must be provided.", "one_of", (_A, _B)),
+        ("At least one of `a_field` and `b_field` is needed.", "any_of", (_A, _B)),
+        # "a must be given together with b": whenever `b` is sent, `a` must be too (trigger first).
+        ("Must be provided together with `b_field`.", "dependent_required", (_B, _A)),
+        ("Required when `b_field` is set.", "dependent_required", (_B, _A)),
+        ("Requires `b_field`.", "dependent_required", (_A, _B)),
+        ("Only valid if `b_field` is `card`.", "conditional", (_A, _B)),
+        ("Must not exceed `b_field`.", "range", (_A, _B)),
+        ("Must be greater than `b_field`.", "range", (_B, _A)),
+        ("Must equal the sum of `b_field` values.", "arithmetic", (_A, _B)),
     ],
 )
-def test_prose_patterns(sentence: str, kind: str) -> None:
+def test_prose_patterns(sentence: str, kind: str, fields: tuple[str, ...]) -> None:
     api = load_spec_from_text(
         f"""
 openapi: 3.0.3
@@ -298,8 +306,244 @@ paths:
 """
     )
     relations = [r for r in build_interaction_map(api).field_relations if r.source == "description"]
-    assert [(r.relation, r.fields) for r in relations] == [(kind, ("body.a_field", "body.b_field"))]
+    assert [(r.relation, r.fields) for r in relations] == [(kind, fields)]
     assert relations[0].evidence[0].text == sentence
+    assert relations[0].evidence[0].pointer.endswith("/properties/a_field")
+
+
+def _body_relations(properties: str, description: str = "") -> list[tuple[str, tuple[str, ...]]]:
+    """(kind, fields) of the prose relations of one POST whose body has `properties` (YAML flow mappings)."""
+    api = load_spec_from_text(
+        f"""
+openapi: 3.0.3
+info: {{title: T, version: "1"}}
+paths:
+  /x:
+    post:
+      operationId: x
+      description: {json.dumps(description)}
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+{properties}
+      responses: {{"200": {{description: ok}}}}
+"""
+    )
+    return sorted(
+        (r.relation, r.fields)
+        for r in build_interaction_map(api).field_relations
+        if r.source == "description"
+    )
+
+
+_COUPON = """                percent_off: {type: number}
+                amount_off: {type: integer}
+                currency: {type: string}
+"""
+
+
+def test_a_sentence_with_two_relations_in_two_directions() -> None:
+    """A requirement and an exclusion in one sentence are two relations, not one exclusion of three fields:
+    `amount_off` needs `currency`, and `currency` excludes `percent_off`."""
+    found = _body_relations(
+        _COUPON, "* `currency` is required together with `amount_off` and not allowed with `percent_off`."
+    )
+    assert found == [
+        ("dependent_required", ("body.amount_off", "body.currency")),
+        ("mutually_exclusive", ("body.currency", "body.percent_off")),
+    ]
+
+
+def test_clauses_of_a_field_description_are_read_apart() -> None:
+    properties = _COUPON.replace(
+        "amount_off: {type: integer}",
+        'amount_off: {type: integer, description: "Requires `currency`; mutually exclusive with `percent_off`."}',
+    )
+    assert _body_relations(properties) == [
+        ("dependent_required", ("body.amount_off", "body.currency")),
+        ("mutually_exclusive", ("body.amount_off", "body.percent_off")),
+    ]
+
+
+def test_requirement_relation_keeps_its_groups() -> None:
+    api = load_spec_from_text(
+        """
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /x:
+    post:
+      operationId: x
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                amount_off: {type: integer}
+                currency: {type: string, description: Required together with `amount_off`.}
+      responses: {"200": {description: ok}}
+"""
+    )
+    (r,) = [r for r in build_interaction_map(api).field_relations if r.relation == "dependent_required"]
+    assert r.fields == ("body.amount_off", "body.currency")
+    assert r.groups == (("body.amount_off",), ("body.currency",))
+    assert r.evidence[0].text == "Required together with `amount_off`."
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        # "exactly one" or "must": one is required; "can be set" / "may pass": at most one, none is fine.
+        (
+            "Exactly one of `a_x`, `b_x` and `c_x` must be given.",
+            [("one_of", ("body.a_x", "body.b_x", "body.c_x"))],
+        ),
+        ("Either `a_x` or `b_x` must be given, but not both.", [("one_of", ("body.a_x", "body.b_x"))]),
+        ("Only one of `a_x` and `b_x` can be set.", [("mutually_exclusive", ("body.a_x", "body.b_x"))]),
+        (
+            "You may pass either `a_x` or `b_x`, but not both.",
+            [("mutually_exclusive", ("body.a_x", "body.b_x"))],
+        ),
+        (
+            "`a_x`, `b_x` and `c_x` are mutually exclusive.",
+            [
+                ("mutually_exclusive", ("body.a_x", "body.b_x")),
+                ("mutually_exclusive", ("body.a_x", "body.c_x")),
+                ("mutually_exclusive", ("body.b_x", "body.c_x")),
+            ],
+        ),
+        ("At least one of `a_x` and `c_x` is required.", [("any_of", ("body.a_x", "body.c_x"))]),
+    ],
+)
+def test_groups_of_alternatives(description: str, expected: list[tuple[str, tuple[str, ...]]]) -> None:
+    properties = "".join(f"                {n}: {{type: string}}\n" for n in ("a_x", "b_x", "c_x"))
+    assert _body_relations(properties, description) == expected
+
+
+def test_time_order_between_dates_and_bound_between_numbers() -> None:
+    properties = """                opens_on: {type: string, format: date}
+                closes_on: {type: string, format: date, description: Must be after `opens_on`.}
+                floor_price: {type: integer}
+                ceiling_price: {type: integer, description: Must be greater than `floor_price`.}
+"""
+    relations = _body_relations(properties)
+    assert ("temporal", ("body.opens_on", "body.closes_on")) in relations
+    assert ("range", ("body.floor_price", "body.ceiling_price")) in relations
+
+
+def test_query_parameters_are_read_clause_by_clause() -> None:
+    api = load_spec_from_text(
+        """
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /x:
+    get:
+      operationId: listX
+      parameters:
+        - {name: ids, in: query, schema: {type: string}, description: "Cannot be used with `after_key` or `before_key`."}
+        - {name: after_key, in: query, schema: {type: string}}
+        - {name: before_key, in: query, schema: {type: string}}
+      responses: {"200": {description: ok}}
+"""
+    )
+    found = sorted((r.relation, r.fields) for r in build_interaction_map(api).field_relations)
+    assert found == [
+        ("mutually_exclusive", ("query.ids", "query.after_key")),
+        ("mutually_exclusive", ("query.ids", "query.before_key")),
+    ]
+
+
+def test_plain_words_are_whole_words() -> None:
+    """With no backticks, a field is named by its name as a word of its own: `line` is not in "multi-line"."""
+    properties = """                line: {type: integer}
+                start_line: {type: integer, description: Required when using multi-line comments.}
+"""
+    assert _body_relations(properties) == []
+
+
+def test_sentences_about_nested_fields_are_still_read_whole() -> None:
+    api = load_spec_from_text(
+        """
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /x:
+    post:
+      operationId: x
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                window:
+                  type: object
+                  properties:
+                    first_slot: {type: string, description: Must be provided together with `last_slot`.}
+                    last_slot: {type: string}
+      responses: {"200": {description: ok}}
+"""
+    )
+    (r,) = build_interaction_map(api).field_relations
+    assert (r.relation, r.fields) == ("co_required", ("body.window.first_slot", "body.window.last_slot"))
+
+
+def test_start_and_end_words_pair_across_word_families() -> None:
+    api = load_spec_from_text(
+        """
+openapi: 3.0.3
+info: {title: T, version: "1"}
+paths:
+  /rentals:
+    post:
+      operationId: rent
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              properties:
+                pickup_date: {type: string, format: date}
+                return_date: {type: string, format: date}
+      responses: {"201": {description: ok}}
+"""
+    )
+    (r,) = build_interaction_map(api).field_relations
+    assert (r.relation, r.fields, r.source) == ("temporal", ("body.pickup_date", "body.return_date"), "name")
+
+
+def test_branches_minus_what_is_always_required() -> None:
+    api = load_spec_from_text(
+        """
+openapi: 3.1.0
+info: {title: T, version: "1"}
+paths:
+  /pay:
+    post:
+      operationId: pay
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [kind]
+              properties:
+                kind: {type: string}
+                card_number: {type: string}
+                iban: {type: string}
+              oneOf:
+                - {required: [kind, card_number]}
+                - {required: [iban]}
+      responses: {"200": {description: ok}}
+"""
+    )
+    (r,) = [r for r in build_interaction_map(api).field_relations if r.relation == "one_of"]
+    assert r.groups == (("body.card_number",), ("body.iban",))
 
 
 def test_plain_english_words_only_match_sibling_fields() -> None:

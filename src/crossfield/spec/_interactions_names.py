@@ -28,6 +28,10 @@ def norm(name: str) -> str:
 
 
 _IRREGULAR = {
+    # the particle ending of a phrasal noun: `top-ups`, `add-ons`, `check-ins`
+    "ups": "up",
+    "ons": "on",
+    "ins": "in",
     "people": "person",
     "children": "child",
     "men": "man",
@@ -216,3 +220,66 @@ def action_verb(segment: str) -> str:
     if joined in ACTION_NOUNS:
         return ACTION_NOUNS[joined]
     return ACTION_NOUNS.get(toks[0], toks[0])
+
+
+# Relations between request fields, stated in prose ("Mutually exclusive with `b`") or by sibling names
+# (`starts_at`/`ends_at`, `min_price`/`max_price`).
+MUTEX_PHRASES = (
+    r"mutually[ -]exclusive with",
+    r"cannot be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
+    r"can ?not be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
+    r"(?:is |are )?not allowed (?:together )?with",
+    r"(?:is |are )?incompatible with",
+    r"conflicts with",
+    r"must not be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
+    r"excludes",
+    r"only if .{0,20}\bnot\b",
+)
+
+# Words that mark the lower and the upper end of a time span or a range, one word of a field name.
+START_WORDS = frozenset(
+    {
+        "start",
+        "starts",
+        "begin",
+        "begins",
+        "from",
+        "since",
+        "open",
+        "opens",
+        "checkin",
+        "departure",
+        "depart",
+        "pickup",
+        "earliest",
+    }
+)
+END_WORDS = frozenset(
+    {
+        "end",
+        "ends",
+        "until",
+        "to",
+        "till",
+        "finish",
+        "finishes",
+        "close",
+        "closes",
+        "checkout",
+        "return",
+        "arrival",
+        "arrive",
+        "due",
+        "expiry",
+        "expires",
+        "expiration",
+        "deadline",
+        "dropoff",
+        "latest",
+        "through",
+        "thru",
+        "stop",
+    }
+)
+MIN_WORDS = frozenset({"min", "minimum", "low", "lower", "least", "floor", "gte", "ge", "from"})
+MAX_WORDS = frozenset({"max", "maximum", "high", "upper", "most", "ceiling", "lte", "le", "to"})

@@ -5,7 +5,14 @@
 - names of sibling fields: `min_x`/`max_x`, `start_date`/`end_date`, `amount` + `currency`,
   `quantity` x `unit_price` = `total`, `subtotal` + `tax` = `total`, items[] summing to a total;
 - description sentences ("mutually exclusive", "required if", "must be after", ...) that name another
-  field of the same operation, in backticks, quotes or plain words.
+  field of the same operation, in backticks, quotes or plain words. Between the fields one request sends
+  side by side (top-level body properties, query parameters) prose is read clause by clause, with the
+  direction each phrase gives (`_interactions_clauses`); a sentence that reading understood is not read
+  again as a whole for the same kinds. Elsewhere, and for conditions and arithmetic, a sentence relates
+  the field it describes to every field it names.
+
+Directions: `dependent_required` lists the trigger first, then the fields it needs (`groups` holds the
+two sides); `range` is fields[0] <= fields[1]; `temporal` is fields[0] not after fields[1].
 """
 
 from __future__ import annotations
@@ -17,8 +24,22 @@ from functools import lru_cache
 from typing import Any
 
 from crossfield.spec._fields import merged_object, resolve_local, schema_type
+from crossfield.spec._interactions_clauses import (
+    CLAUSE_LOCATIONS,
+    ClauseKind,
+    clause_fields,
+    clause_relations,
+)
 from crossfield.spec._interactions_facts import FieldRelation, RelationKind
-from crossfield.spec._interactions_names import norm, tokens
+from crossfield.spec._interactions_names import (
+    END_WORDS,
+    MAX_WORDS,
+    MIN_WORDS,
+    START_WORDS,
+    norm,
+    singular,
+    tokens,
+)
 from crossfield.spec._interactions_resources import view
 from crossfield.spec._source import escape_token
 from crossfield.spec.model import Api, Evidence, Field, Operation
@@ -37,9 +58,12 @@ def _schema_relations(op: Operation, defs: Mapping[str, Any], add: _Adder) -> No
     body = op.body_schema
     if body is None:
         return
+    _walk_schema(body, defs, "body", _body_pointer(op), add, set(), 0)
+
+
+def _body_pointer(op: Operation) -> str:
     media = op.body_media_type or "application/json"
-    pointer = f"{op.pointer}/requestBody/content/{escape_token(media)}/schema"
-    _walk_schema(body, defs, "body", pointer, add, set(), 0)
+    return f"{op.pointer}/requestBody/content/{escape_token(media)}/schema"
 
 
 def _walk_schema(
@@ -91,6 +115,7 @@ def _node_relations(
     def p(name: str) -> str:
         return f"{prefix}.{name}"
 
+    always: set[str] | None = None
     for key, relation in (("oneOf", "one_of"), ("anyOf", "any_of")):
         branches = node.get(key)
         if not isinstance(branches, list) or len(branches) < 2:
@@ -98,7 +123,9 @@ def _node_relations(
         reqs = [_required_of(b, defs) if isinstance(b, Mapping) else set() for b in branches]
         if not all(reqs):
             continue
-        common = set.intersection(*reqs)
+        if always is None:  # required whatever the branch: not an alternative
+            always = _required_of(node, defs)
+        common = set.intersection(*reqs) | always
         distinct = [r - common for r in reqs]
         if not all(distinct) or any(a & b for i, a in enumerate(distinct) for b in distinct[i + 1 :]):
             continue
@@ -235,6 +262,18 @@ _HIGH: dict[str, list[int]] = {}
 for _i, (_lo, _hi) in enumerate(_PAIRS):
     _LOW.setdefault(_lo, []).append(_i)
     _HIGH.setdefault(_hi, []).append(_i)
+# Beyond the word pairs, any start word against any end word (`start_date`/`due_date`) and any lower-bound
+# word against any upper-bound word (`min_price`/`most_price`), each word singular or plural.
+_SPAN, _BOUND = len(_PAIRS), len(_PAIRS) + 1
+for _pid, _los, _his in ((_SPAN, START_WORDS, END_WORDS), (_BOUND, MIN_WORDS, MAX_WORDS)):
+    for _w in _los:
+        for _form in {_w, singular(_w)}:
+            if _pid not in _LOW.setdefault(_form, []):
+                _LOW[_form].append(_pid)
+    for _w in _his:
+        for _form in {_w, singular(_w)}:
+            if _pid not in _HIGH.setdefault(_form, []):
+                _HIGH[_form].append(_pid)
 # fmt: off
 _INHERENTLY_TEMPORAL = {
     "since", "until", "checkin", "checkout", "arrival", "departure", "arrive", "depart", "opens", "closes",
@@ -343,9 +382,10 @@ def _pairs(fields: list[Field], add: _Adder) -> None:
         toks_of[f.path] = toks
         for i, t in enumerate(toks):
             key = (*toks[:i], "*", *toks[i + 1 :])
-            for pid in _LOW.get(t, ()):
+            one = singular(t)
+            for pid in (*_LOW.get(t, ()), *(_LOW.get(one, ()) if one != t else ())):
                 lows.setdefault((pid, key), f)
-            for pid in _HIGH.get(t, ()):
+            for pid in (*_HIGH.get(t, ()), *(_HIGH.get(one, ()) if one != t else ())):
                 highs.setdefault((pid, key), f)
     seen: set[tuple[str, str]] = set()
     for k, lo in lows.items():
@@ -354,14 +394,17 @@ def _pairs(fields: list[Field], add: _Adder) -> None:
             continue
         seen.add((lo.path, hi.path))
         lt, ht = toks_of[lo.path], toks_of[hi.path]
-        family = _PAIRS[k[0]]
+        family = _PAIRS[k[0]] if k[0] < _SPAN else ("", "")
         kind: RelationKind
         if _is_dateish(lo, lt) or _is_dateish(hi, ht):
             kind = "temporal"
         elif _is_numeric(lo) and _is_numeric(hi):
             kind = "range"
         elif (
-            family[0] in _INHERENTLY_TEMPORAL and lo.type in (None, "string") and hi.type in (None, "string")
+            k[0] < _SPAN
+            and family[0] in _INHERENTLY_TEMPORAL
+            and lo.type in (None, "string")
+            and hi.type in (None, "string")
         ):
             kind = "temporal"
         else:
@@ -670,7 +713,12 @@ def _identifier_like(word: str) -> bool:
 _STRONG_ONLY: frozenset[str] = frozenset({"range", "temporal", "arithmetic"})
 
 
-def _prose_relations(op: Operation, add: _Adder) -> None:
+def _prose_relations(
+    op: Operation, add: _Adder, claimed: Mapping[str, list[str]], scope: Mapping[str, Mapping[str, Field]]
+) -> None:
+    """The sentence-level reading: a sentence that states a relation relates the field it describes to
+    every field it names. Between fields the clause reader covers (`_clause_prose_relations`), a sentence it
+    read is left to it for the kinds it reads, as its reading is the precise one."""
     request = view(op).request
     if not request:
         return
@@ -679,6 +727,7 @@ def _prose_relations(op: Operation, add: _Adder) -> None:
         by_name.setdefault(f.name, []).append(f)
         if norm(f.name) != f.name:
             by_name.setdefault(norm(f.name), []).append(f)
+    in_scope = {f.path for names in scope.values() for f in names.values()}
 
     def resolve(ident: str, strong: bool, near: Field | None) -> Field | None:
         if near is None and not strong:  # an operation's prose mentions plain words all the time
@@ -699,7 +748,7 @@ def _prose_relations(op: Operation, add: _Adder) -> None:
         return min(cands, key=lambda c: c.path.count("."))
 
     sources: list[tuple[Field | None, str, str]] = [
-        (f, f.description, f.pointer) for f in request if f.description
+        (f, f.description, f.pointer or op.pointer) for f in request if f.description
     ]
     if op.description or op.summary:
         sources.append(
@@ -723,10 +772,117 @@ def _prose_relations(op: Operation, add: _Adder) -> None:
             if kind in _STRONG_ONLY and not any_strong:
                 continue
             fields = tuple(([near.path] if near is not None else []) + mentioned)
+            if (
+                kind in _CLAUSE_READ
+                and _one_location(fields)
+                and all(f in in_scope for f in fields)
+                and _claimed(claimed.get(pointer, ()), sentence)
+            ):
+                continue
             groups: tuple[tuple[str, ...], ...] = ()
-            if kind in ("dependent_required", "conditional") and near is not None:
+            if kind == "conditional" and near is not None:
                 groups = ((near.path,), tuple(mentioned))
-            add.relation(kind, fields, "description", _detail(kind), groups, Evidence(pointer, sentence))
+            elif kind == "dependent_required" and near is not None and "unless" not in sentence.lower():
+                if _DEPENDENT_PASSIVE.search(sentence.lower()):  # "required if `b`": `b` brings this field
+                    fields = (*mentioned, near.path)
+                    groups = (tuple(mentioned), (near.path,))
+                else:  # "requires `b`"
+                    groups = ((near.path,), tuple(mentioned))
+            add.relation(
+                kind,
+                fields,
+                "description",
+                _detail(kind),
+                groups,
+                Evidence(pointer, sentence),
+                undirected=kind in ("range", "temporal") or (kind == "dependent_required" and not groups),
+            )
+
+
+# "required if/when/for", "must be given when", "mandatory if", "needed when": the field described is the one
+# required, the field named brings the requirement. ("requires `b`" reads the other way.)
+_DEPENDENT_PASSIVE = re.compile(
+    r"required (?:when|if|only if|for)\b|must be (?:provided|specified|set|present|supplied|included|given|passed)"
+    r" (?:when|if|only if|for)\b|mandatory (?:when|if|for)\b|needed (?:when|if)\b"
+)
+# The kinds the clause reader reads, in the map's names.
+_CLAUSE_READ: frozenset[RelationKind] = frozenset(
+    {"mutually_exclusive", "one_of", "any_of", "co_required", "dependent_required", "range", "temporal"}
+)
+
+
+def _one_location(paths: Iterable[str]) -> bool:
+    return len({p.split(".", 1)[0] for p in paths}) == 1
+
+
+def _claimed(clauses: Iterable[str], sentence: str) -> bool:
+    """Whether the clause reader stated a relation from a clause of `sentence` (or of a text it is part of)."""
+    return any(c in sentence or sentence in c for c in clauses)
+
+
+# --- clauses -------------------------------------------------------------------------------------------
+
+_FROM_CLAUSE: dict[ClauseKind, RelationKind] = {
+    "mutex": "mutually_exclusive",
+    "one_of": "one_of",
+    "any_of": "any_of",
+    "requires": "dependent_required",
+    "range": "range",
+    "temporal": "temporal",
+}
+
+
+def _clause_prose_relations(
+    op: Operation, defs: Mapping[str, Any], add: _Adder, scope: Mapping[str, Mapping[str, Field]]
+) -> dict[str, list[str]]:
+    """The clause-level reading of prose between the fields one request sends side by side (`scope`: by
+    location, see `_interactions_clauses`). Returns the clauses that stated a relation, whitespace-normalized,
+    by the pointer of the text they are in."""
+    claimed: dict[str, list[str]] = {}
+    for location, names in scope.items():
+        if len(names) < 2:
+            continue
+        texts: list[tuple[str, str, str | None]] = []
+        if location == "body" and op.body_schema is not None:
+            desc = resolve_local(op.body_schema, defs).get("description")
+            if isinstance(desc, str):
+                texts.append((desc, _body_pointer(op), None))
+        if op.summary:
+            texts.append((op.summary, op.pointer + "/summary", None))
+        if op.description:
+            texts.append((op.description, op.pointer + "/description", None))
+        for name, f in sorted(names.items()):
+            if f.description:
+                texts.append((f.description, f.pointer or op.pointer, name))
+        for rel in clause_relations(location, names, texts):
+            paths = tuple(names[n].path for n in rel.fields)
+            kind = _FROM_CLAUSE[rel.kind]
+            if rel.kind in ("one_of", "any_of", "mutex"):
+                groups: tuple[tuple[str, ...], ...] = tuple((p,) for p in paths)
+            elif rel.kind == "requires":
+                groups = (paths[:1], paths[1:])
+            else:
+                groups = ()
+            add.relation(
+                kind, paths, "description", _clause_detail(rel.kind, rel.fields), groups, rel.evidence
+            )
+            if rel.evidence.text:
+                claimed.setdefault(rel.evidence.pointer, []).append(" ".join(rel.evidence.text.split()))
+    return claimed
+
+
+def _clause_detail(kind: ClauseKind, names: tuple[str, ...]) -> str:
+    if kind == "mutex":
+        return f"{names[0]} and {names[1]} not together"
+    if kind == "one_of":
+        return "exactly one of " + ", ".join(names)
+    if kind == "any_of":
+        return "at least one of " + ", ".join(names)
+    if kind == "requires":
+        return f"{names[0]} requires {names[1]}"
+    if kind == "range":
+        return f"{names[0]} <= {names[1]}"
+    return f"{names[0]} before {names[1]}"
 
 
 def _detail(kind: RelationKind) -> str:
@@ -746,10 +902,18 @@ def _detail(kind: RelationKind) -> str:
 # --- assembly ------------------------------------------------------------------------------------------
 
 
+_DIRECTED: frozenset[RelationKind] = frozenset({"dependent_required", "range", "temporal"})
+
+
 class _Adder:
+    """Collects an operation's relations. The same relation from another signal adds its evidence to the
+    first. Relations with a direction (`a` requires `b`, `a` before `b`) are the same only in the same
+    order; one read without a direction (`undirected`) joins any relation of its kind over the same fields."""
+
     def __init__(self, op: Operation) -> None:
         self.op = op
         self.out: dict[tuple[str, tuple[str, ...]], FieldRelation] = {}
+        self.by_set: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
 
     def relation(
         self,
@@ -759,26 +923,35 @@ class _Adder:
         detail: str,
         groups: tuple[tuple[str, ...], ...],
         *evidence: Evidence,
+        undirected: bool = False,
     ) -> None:
         if len(set(fields)) < 2:
             return
-        key = (kind, tuple(sorted(fields)))
+        as_set: tuple[str, tuple[str, ...]] = (kind, tuple(sorted(fields)))
+        key: tuple[str, tuple[str, ...]] = (kind, fields) if kind in _DIRECTED else as_set
+        if undirected:
+            key = self.by_set.get(as_set, key)
         old = self.out.get(key)
         if old is not None:  # the same relation from another signal: keep the first, add the evidence
             extra = tuple(e for e in evidence if e not in old.evidence)
             if extra:
                 self.out[key] = dataclasses.replace(old, evidence=old.evidence + extra)
             return
+        self.by_set.setdefault(as_set, key)
         self.out[key] = FieldRelation(kind, self.op.id, fields, source, detail, groups, tuple(evidence))  # type: ignore[arg-type]
 
 
 def build_field_relations(api: Api) -> list[FieldRelation]:
+    """Schema keywords first, then prose read clause by clause, sibling names, and prose read sentence by
+    sentence: the first signal of a relation gives its fields' order and its first evidence."""
     out: list[FieldRelation] = []
     for op in api.operations:
         add = _Adder(op)
+        scope = {location: clause_fields(op, location) for location in CLAUSE_LOCATIONS}
         _schema_relations(op, api.schema_defs, add)
+        claimed = _clause_prose_relations(op, api.schema_defs, add, scope)
         _sibling_relations(op, add)
-        _prose_relations(op, add)
+        _prose_relations(op, add, claimed, scope)
         out.extend(add.out.values())
     return out
 

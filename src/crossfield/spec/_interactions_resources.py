@@ -93,7 +93,7 @@ class _Res:
 
 def _action_verb(seg: str) -> str | None:
     toks = tokens(seg)
-    if toks and toks[0] in ACTION_VERBS and not (len(toks) == 1 and is_plural(seg)):
+    if toks and toks[0] in ACTION_VERBS and not is_plural(seg):  # `top-ups`, `add-ons`: a collection
         return toks[0]
     return None
 

@@ -15,8 +15,11 @@ from functools import cached_property
 from typing import Any
 
 from crossfield.judgment.heuristic import _vocab as V
-from crossfield.judgment.heuristic._constraints import Relation, relations
+from crossfield.judgment.heuristic._constraints import Relation, is_number, is_temporal
+from crossfield.judgment.models import SpecEvidence
 from crossfield.spec._fields import merged_object, resolve_local
+from crossfield.spec._interactions_clauses import CLAUSE_LOCATIONS, clause_fields
+from crossfield.spec.interactions import FieldRelation
 from crossfield.spec.model import Api, Field, Operation
 
 _PARAM = re.compile(r"^\{([^}]+)\}$")
@@ -226,12 +229,20 @@ class Analysis:
         return {f.path[len("response.") :]: f for f in op.fields if f.location == "response"}
 
     def relations(self, op: Operation) -> tuple[Relation, ...]:
-        """The request-field relations of `op` (cached: rules ask for them repeatedly)."""
+        """The request-field relations of `op`, read from the interaction map (cached: rules ask for them
+        repeatedly)."""
         cached = self._relations.get(op.id)
         if cached is None:
-            cached = relations(self.api, op)
+            cached = _from_map(op, self._relation_facts.get(op.id, ()))
             self._relations[op.id] = cached
         return cached
+
+    @cached_property
+    def _relation_facts(self) -> dict[str, list[FieldRelation]]:
+        out: dict[str, list[FieldRelation]] = {}
+        for fact in self.api.interactions.field_relations:
+            out.setdefault(fact.operation_id, []).append(fact)
+        return out
 
     def me_source(self, param: str) -> tuple[Operation, str] | None:
         """A path parameter naming the caller (`/members/{member_id}/...`) whose value only the caller's
@@ -261,6 +272,73 @@ class Analysis:
 
     def iter_resources(self) -> Iterable[Resource]:
         return (self.resources[k] for k in sorted(self.resources))
+
+
+def _from_map(op: Operation, facts: Iterable[FieldRelation]) -> tuple[Relation, ...]:
+    """The map's relations of `op` between fields one request sends side by side (top-level body fields
+    the client writes, or query parameters), as the rules' `Relation`s: body before query, each in the
+    map's order (schema, prose, names), the first of equal relations kept."""
+    facts = list(facts)
+    out: list[Relation] = []
+    for location in CLAUSE_LOCATIONS:
+        scope = {f.path: f for f in clause_fields(op, location).values()}
+        if len(scope) < 2:
+            continue
+        for fact in facts:
+            out.extend(_translate(fact, location, scope))
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    unique: list[Relation] = []
+    for r in out:
+        key = (
+            r.kind,
+            r.location,
+            r.fields if r.kind in ("requires", "range", "temporal") else tuple(sorted(r.fields)),
+        )
+        if key in seen or len(set(r.fields)) != len(r.fields):
+            continue
+        seen.add(key)
+        unique.append(r)
+    return tuple(unique)
+
+
+def _translate(fact: FieldRelation, location: str, scope: Mapping[str, Field]) -> Iterable[Relation]:
+    """`mutually_exclusive` of two fields -> mutex; `one_of`/`any_of` of single-field alternatives -> the
+    same; `dependent_required` with one trigger -> `requires` (trigger, needed) for each field needed;
+    `range` of two numbers and `temporal` of two dates -> the same. Other kinds are not the rules' concern."""
+    if not fact.evidence:
+        return
+    first = fact.evidence[0]
+    evidence = SpecEvidence(pointer=first.pointer, text=first.text)
+    structural = fact.source == "schema"
+    fields = fact.fields
+    kind = fact.relation
+    if kind == "dependent_required":
+        if len(fact.groups) != 2 or len(fact.groups[0]) != 1:
+            return
+        trigger = scope.get(fact.groups[0][0])
+        if trigger is None:
+            return
+        for path in fact.groups[1]:
+            needed = scope.get(path)
+            if needed is not None:
+                yield Relation("requires", location, (trigger.name, needed.name), evidence, structural)
+        return
+    found = [scope.get(p) for p in fields]
+    if any(f is None for f in found):
+        return
+    named = [f for f in found if f is not None]
+    names = tuple(f.name for f in named)
+    if kind in ("one_of", "any_of"):
+        if all(len(g) == 1 for g in fact.groups):
+            yield Relation(kind, location, names, evidence, structural)
+    elif len(named) != 2:
+        return
+    elif kind == "mutually_exclusive":
+        yield Relation("mutex", location, names, evidence, structural)
+    elif kind == "range" and is_number(named[0]) and is_number(named[1]):
+        yield Relation("range", location, names, evidence, structural)
+    elif kind == "temporal" and is_temporal(named[0]) and is_temporal(named[1]):
+        yield Relation("temporal", location, names, evidence, structural)
 
 
 def analyze(api: Api) -> Analysis:

@@ -12,6 +12,11 @@ import re
 from functools import lru_cache
 
 from crossfield.spec._interactions_names import ACTION_NOUNS as ACTION_NOUNS
+from crossfield.spec._interactions_names import END_WORDS as END_WORDS
+from crossfield.spec._interactions_names import MAX_WORDS as MAX_WORDS
+from crossfield.spec._interactions_names import MIN_WORDS as MIN_WORDS
+from crossfield.spec._interactions_names import MUTEX_PHRASES as MUTEX_PHRASES
+from crossfield.spec._interactions_names import START_WORDS as START_WORDS
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+")
@@ -245,19 +250,8 @@ TERMINAL_STATE_WORDS = frozenset(
     }
 )
 
-# ---- inter-parameter prose ------------------------------------------------------------------------------
+# ---- inter-parameter prose (MUTEX_PHRASES: see crossfield.spec._interactions_names) ------------------
 
-MUTEX_PHRASES = (
-    r"mutually[ -]exclusive with",
-    r"cannot be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
-    r"can ?not be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
-    r"(?:is |are )?not allowed (?:together )?with",
-    r"(?:is |are )?incompatible with",
-    r"conflicts with",
-    r"must not be (?:used|combined|given|sent|set|specified|provided) (?:together )?with",
-    r"excludes",
-    r"only if .{0,20}\bnot\b",
-)
 ONE_OF_PHRASES = (
     r"exactly one of",
     r"only one of",
@@ -356,58 +350,9 @@ DISCOUNT_WORDS = frozenset({"discount", "off", "credit", "rebate", "voucher", "c
 CURRENCY_WORDS = frozenset({"currency", "currency_code", "currencycode", "ccy"})
 TAX_WORDS = frozenset({"tax", "vat", "shipping", "fee", "fees", "surcharge", "tip", "gratuity", "handling"})
 
-# ---- time ------------------------------------------------------------------------------------------------
+# ---- time (START_WORDS, END_WORDS, MIN_WORDS, MAX_WORDS: in crossfield.spec._interactions_names) ------
 
-START_WORDS = frozenset(
-    {
-        "start",
-        "starts",
-        "begin",
-        "begins",
-        "from",
-        "since",
-        "open",
-        "opens",
-        "checkin",
-        "departure",
-        "depart",
-        "pickup",
-        "earliest",
-    }
-)
-END_WORDS = frozenset(
-    {
-        "end",
-        "ends",
-        "until",
-        "to",
-        "till",
-        "finish",
-        "finishes",
-        "close",
-        "closes",
-        "checkout",
-        "return",
-        "arrival",
-        "arrive",
-        "due",
-        "expiry",
-        "expires",
-        "expiration",
-        "deadline",
-        "dropoff",
-        "latest",
-        "through",
-        "thru",
-        "stop",
-    }
-)
 TIME_WORDS = frozenset({"at", "date", "time", "datetime", "day", "on", "timestamp", "ts"})
-
-# ---- ranges -----------------------------------------------------------------------------------------------
-
-MIN_WORDS = frozenset({"min", "minimum", "low", "lower", "least", "floor", "gte", "ge", "from"})
-MAX_WORDS = frozenset({"max", "maximum", "high", "upper", "most", "ceiling", "lte", "le", "to"})
 
 # ---- pagination ---------------------------------------------------------------------------------------
 
