@@ -23,7 +23,14 @@ from crossfield.judgment.heuristic._scenario import (
     role_of,
     time_value,
 )
-from crossfield.judgment.models import Category, Expectation, GroupExpectation, RelationExpectation, Severity
+from crossfield.judgment.models import (
+    CapturedValue,
+    Category,
+    Expectation,
+    GroupExpectation,
+    RelationExpectation,
+    Severity,
+)
 from crossfield.spec.model import Field, Operation
 
 _N = 8
@@ -110,6 +117,9 @@ def rules(ctx: Context) -> list[Candidate]:
         counted = _counter(ctx, op)
         if counted is not None:
             out.append(counted)
+        spent = _spend(ctx, res)
+        if spent is not None:
+            out.append(spent)
         slot = _slot(ctx, op)
         if slot is not None:
             out.append(slot)
@@ -255,5 +265,81 @@ def _slot(ctx: Context, op: object) -> Candidate | None:
         severity=Severity.CRITICAL,
         confidence=0.75 if _OVERLAP.search(text) else 0.6,
         fields=[(op, refs[0].field.path), (op, f"body.{start}"), (op, f"body.{end}")],
+        steps=sc.steps,
+    )
+
+
+_BALANCE = 100
+_SPEND = 60
+_SPENDERS = 4
+
+
+def _spend(ctx: Context, res: Resource) -> Candidate | None:
+    """A child create that spends from its parent's balance (a transfer out of an account), the balance
+    filled by a funding create (a deposit): fund it with 100, send four spends of 60 at once. At most one
+    may succeed, and the balance read back is never negative."""
+    op, parent = res.create, res.parent
+    if op is None or parent is None or parent.get is None or not res.parent_param:
+        return None
+    b = ctx.builder
+    funding = b.funding_op(parent)
+    if funding is None or funding[0] is op:
+        return None
+    amounts = [
+        f
+        for f in op.fields
+        if f.location == "body" and f.path.count(".") == 1 and role_of(f) in ("amount", "price")
+    ]
+    balance = next(
+        (
+            f
+            for k, f in parent.fields.items()
+            if "." not in k and "[" not in k and f.read_only and role_of(f) == "stock"
+        ),
+        None,
+    )
+    if len(amounts) != 1 or balance is None:
+        return None
+    amount = amounts[0]
+    if not (fits(amount, _SPEND) and fits(funding[1], _BALANCE)):
+        return None
+    sc = b.scenario()
+    holder = sc.ensure(parent)
+    if holder is None:
+        return None
+    # funded here, exactly: the builder must not top it up generously later
+    if not b.fund(sc, holder, funding, _BALANCE, note=f"a `{balance.name}` of exactly {_BALANCE}"):
+        return None
+    step = b.invoke(
+        sc,
+        op,
+        overrides={amount.name: LiteralValue(value=_SPEND)},
+        params={f"path.{res.parent_param}": CapturedValue(name=holder.capture)},
+        concurrent=_SPENDERS,
+        expect=[GroupExpectation(band="2xx", max_count=_BALANCE // _SPEND)],
+        name="concurrent_spends",
+        note=f"{_SPENDERS} simultaneous requests of {_SPEND} each against {_BALANCE}",
+    )
+    if step is None:
+        return None
+    b.call(
+        sc,
+        parent.get,
+        holder,
+        expect=[OK, RelationExpectation(pointer=f"/{balance.name}", op="ge", against=LiteralValue(value=0))],
+        name="read_back",
+        note=f"`{balance.name}` never negative",
+    )
+    return candidate(
+        op,
+        title=f"{op.id}: simultaneous requests never spend more than the {parent.name.replace('_', ' ')}'s `{balance.name}`",
+        rationale=(
+            "A balance check and the debit that are not atomic per object let simultaneous requests all "
+            "pass the check: together they overdraw the balance (a lost update)."
+        ),
+        category=Category.CONCURRENCY,
+        severity=Severity.CRITICAL,
+        confidence=0.65 if _OVERLAP.search(op.description) else 0.55,
+        fields=[(op, amount.path), (op, f"path.{res.parent_param}"), (parent.get, balance.path)],
         steps=sc.steps,
     )

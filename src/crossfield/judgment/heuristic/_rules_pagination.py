@@ -135,10 +135,117 @@ def _n(name: str) -> str:
 def rules(ctx: Context) -> list[Candidate]:
     out: list[Candidate] = []
     for res in ctx.analysis.iter_resources():
-        made = _walk(ctx, res)
+        made = _walk(ctx, res) if res.create is not None else _sibling_walk(ctx, res)
         if made is not None:
             out.append(made)
     return out
+
+
+def _siblings(ctx: Context, res: Resource) -> list[Resource]:
+    """Creatable resources under the same parent, simplest first: a read-only list under a parent
+    (`/accounts/{id}/transactions`) is usually filled by what is created beside it (`.../deposits`)."""
+    if res.parent is None or not res.parent_param:
+        return []
+    found = [
+        r
+        for r in ctx.analysis.iter_resources()
+        if r is not res
+        and r.parent is res.parent
+        and r.parent_param == res.parent_param
+        and r.create is not None
+        and r.id_pointer is not None
+    ]
+
+    def cost(r: Resource) -> tuple[int, int, str]:
+        assert r.create is not None
+        _, required = ctx.analysis.body_props(r.create)
+        return (len(ctx.analysis.references(r.create)), len(required), r.key)
+
+    return sorted(found, key=cost)
+
+
+def _sibling_walk(ctx: Context, res: Resource) -> Candidate | None:
+    """A list that has no create of its own, filled through a sibling: walking it in small pages must list
+    every entry once, as many as one large page lists."""
+    op = res.list_op
+    if op is None or res.parent is None:
+        return None
+    fields = ctx.analysis.response_fields(op)
+    walk = detect(fields, op, "/id")
+    if walk is None or walk.pagination.size_param is None:
+        return None
+    b = ctx.builder
+    for sibling in _siblings(ctx, res)[:1]:
+        sc = b.scenario()
+        for i in range(_ITEMS):
+            sc.variant = i
+            if b.create(sc, sibling, identity=ctx.owner, note=f"{sibling.name} {i + 1} of {_ITEMS}") is None:
+                return None
+        sc.variant = 0
+        parent = sc.shared.get((res.parent.key, ctx.owner))
+        if parent is None:
+            return None
+        known: dict[str, Value] = {f"path.{res.parent_param}": CapturedValue(name=parent.capture)}
+        path = b.path_params(sc, op, identity=ctx.owner, known=known)
+        if path is None:
+            return None
+        params: dict[str, Value] = dict(path)
+        params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param}))
+        size = op.parameter("query", walk.pagination.size_param.split(".", 1)[1])
+        largest = size.schema.get("maximum") if size is not None else None
+        one_page = (
+            min(int(largest), 100)
+            if isinstance(largest, int | float) and largest >= 2 * _ITEMS
+            else 2 * _ITEMS
+        )
+        whole = dict(params)
+        whole[walk.pagination.size_param] = LiteralValue(value=one_page)
+        baseline = sc.name("list_in_one_page")
+        sc.add(
+            Step(
+                id=baseline,
+                operation=op.id,
+                params=whole,
+                expect=[OK],
+                note=f"every {res.name.replace('_', ' ')} of this {res.parent.name} in one page",
+            )
+        )
+        expect: list[Expectation] = [
+            OK,
+            CollectionExpectation(check="each_once", id_pointer="/id"),
+            CollectionExpectation(
+                check="count_delta",
+                baseline_step=baseline,
+                delta=0,
+                items_pointer=walk.pagination.items_pointer,
+            ),
+        ]
+        sc.add(
+            Step(
+                id=sc.name("walk_all_pages"),
+                operation=op.id,
+                params=params,
+                paginate=walk.pagination,
+                expect=expect,
+                note="walk every page with a small page size",
+            )
+        )
+        assert sibling.create is not None
+        return candidate(
+            op,
+            title=f"{op.id}: walking all pages lists every {res.name.replace('_', ' ')} once, "
+            f"as many as one page holds",
+            rationale=(
+                f"The entries are made by `{sibling.create.id}`, so a page walk is rarely exercised on them; "
+                "an inclusive cursor or an offset off by one repeats or skips an entry at every page boundary."
+            ),
+            category=Category.PAGINATION,
+            severity=Severity.MEDIUM,
+            confidence=0.6,
+            fields=[(op, f) for f in walk.fields],
+            steps=sc.steps,
+        )
+    return None
 
 
 def _walk(ctx: Context, res: Resource) -> Candidate | None:

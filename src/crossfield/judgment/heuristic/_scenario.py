@@ -355,27 +355,40 @@ class Builder:
         parent = next((o for o in sc.shared.values() if o.capture == value.name), None)
         if parent is None:
             return
-        fop, amount = funding
-        wanted = clip(amount, _FUNDING)
-        if wanted is None:
-            return
-        sc.funded.add(value.name)
-        body = self.body(
-            sc, fop, identity=parent.identity, overrides={amount.name: LiteralValue(value=wanted)}
-        )
-        if body is False:
-            return
-        sc.add(
-            Step(
-                id=sc.name(f"fund_{res.parent.name}"),
-                operation=fop.id,
-                identity=parent.identity,
-                params={**parent.path, **self.required_params(fop, skip=set(parent.path))},
-                body=body if isinstance(body, Body) else None,
-                expect=[OK],
+        wanted = clip(funding[1], _FUNDING)
+        if wanted is not None:
+            self.fund(
+                sc,
+                parent,
+                funding,
+                wanted,
                 note=f"prerequisite: fund the {res.parent.name.replace('_', ' ')}",
             )
+
+    def fund(
+        self, sc: Scenario, holder: Obj, funding: tuple[Operation, Field], amount: float, *, note: str
+    ) -> bool:
+        """Append one funding call (a deposit into `holder`) of `amount`, and mark `holder` as funded so
+        that no later step tops it up again. False when no body can be built for the call."""
+        fop, field_ = funding
+        body = self.body(
+            sc, fop, identity=holder.identity, overrides={field_.name: LiteralValue(value=amount)}
         )
+        if body is False:
+            return False
+        sc.funded.add(holder.capture)
+        sc.add(
+            Step(
+                id=sc.name(f"fund_{holder.resource.name}"),
+                operation=fop.id,
+                identity=holder.identity,
+                params={**holder.path, **self.required_params(fop, skip=set(holder.path))},
+                body=body if isinstance(body, Body) else None,
+                expect=[OK],
+                note=note,
+            )
+        )
+        return True
 
     def path_params(
         self,
@@ -672,7 +685,10 @@ class Builder:
         if body is False:
             return None
         parameters = dict(path)
-        parameters.update(self.required_params(op, skip=set(parameters) | set(params or {})))
+        required = self.required_params(op, skip=set(parameters) | set(params or {}))
+        if concurrent > 1:  # distinct simultaneous requests: the generated test gives each its own key
+            required = {k: v for k, v in required.items() if not isinstance(v, UniqueValue)}
+        parameters.update(required)
         parameters.update(params or {})
         self.fund_before(sc, op, parameters)
         return sc.add(

@@ -21,6 +21,7 @@ from crossfield.judgment.heuristic import (
     _rules_arithmetic,
     _rules_authorization,
     _rules_concurrency,
+    _rules_consistency,
     _rules_idempotency,
     _rules_inter_parameter,
     _rules_mass_assignment,
@@ -47,6 +48,7 @@ RULESET_VERSION = "heuristic-v1"
 
 RULE_FAMILIES: Mapping[str, Rule] = {
     "inter_parameter": _rules_inter_parameter.rules,
+    "consistency": _rules_consistency.rules,
     "temporal": _rules_temporal.rules,
     "state": _rules_state.rules,
     "arithmetic": _rules_arithmetic.rules,
