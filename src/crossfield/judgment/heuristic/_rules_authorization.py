@@ -310,12 +310,14 @@ def _filtered_list(ctx: Context, res: Resource) -> Candidate | None:
     paging = set(walk.fields) if walk else set()
     items = walk.pagination.items_pointer if walk else "/data"
     for p in op.parameters_in("query"):
+        declared = op.field(p.field_path)
         if (
             p.field_path in paging
             or p.name.endswith(("_id", "Id"))
             or p.schema.get("type") not in ("string", None)
+            or (declared is not None and (declared.enum or declared.format or declared.pattern))
         ):
-            continue
+            continue  # a filter the probe value would not be valid for
         body = next(
             (
                 f

@@ -30,6 +30,7 @@ from crossfield.judgment.models import (
     FieldRef,
     HypothesisDraft,
     LiteralValue,
+    RequestValue,
     Severity,
     SpecEvidence,
     StatusExpectation,
@@ -211,6 +212,10 @@ class Scenario:
     created: dict[str, int] = field(default_factory=dict)
     funded: set[str] = field(default_factory=set)
     """captures of parents already funded"""
+    objects: dict[str, Obj] = field(default_factory=dict)
+    """every object created, by the capture holding its id"""
+    filled: set[str] = field(default_factory=set)
+    """`capture>child key`: objects already given the child an action needs"""
 
     def name(self, base: str) -> str:
         base = _ident(base)
@@ -281,7 +286,8 @@ class Builder:
         if path is None:
             del sc.steps[mark:]
             return None
-        knob = dict(sc.knobs.get(resource.key, {}))
+        knob = self._within_parent(sc, resource, {**path, **(params or {})})
+        knob.update(sc.knobs.get(resource.key, {}))
         knob.update(overrides or {})
         # each further object of the same kind gets its own dates and unique values (no clashes)
         previous = sc.variant
@@ -313,7 +319,9 @@ class Builder:
         item_path = dict(path)
         if resource.id_param:
             item_path[f"path.{resource.id_param}"] = CapturedValue(name=capture)
-        return Obj(resource, capture, step_id, identity, item_path)
+        made = Obj(resource, capture, step_id, identity, item_path)
+        sc.objects[capture] = made
+        return made
 
     def funding_op(self, res: Resource) -> tuple[Operation, Field] | None:
         """For an object with a server-managed balance (`balance`, `stock`), the child create that adds
@@ -554,6 +562,58 @@ class Builder:
         out.update(overrides)
         return Body(mode="synthesized", overrides=dict(sorted(out.items())), omit=sorted(omit & set(props)))
 
+    def _children_first(self, sc: Scenario, op: Operation, obj: Obj) -> None:
+        """An action the spec says needs a child first ("a report that has at least one expense"): create
+        one child of that kind under `obj`, once per object."""
+        text = f"{op.summary} {op.description}"
+        if not _NEEDS_CHILD.search(text):
+            return
+        for child in self.a.iter_resources():
+            if child.parent is not obj.resource or child.create is None or not child.parent_param:
+                continue
+            key = f"{obj.capture}>{child.key}"
+            if key in sc.filled or not _names_child(text, child.name):
+                continue
+            sc.filled.add(key)
+            self.create(
+                sc,
+                child,
+                identity=obj.identity,
+                params={f"path.{child.parent_param}": CapturedValue(name=obj.capture)},
+                note=f"prerequisite: the {child.name.replace('_', ' ')} `{op.id}` needs",
+            )
+
+    def _within_parent(
+        self, sc: Scenario, resource: Resource, params: Mapping[str, Value]
+    ) -> dict[str, Value]:
+        """Standalone dates of a child of an object with a date window (an expense on a report that covers
+        a period) take the first day the parent was created with, which lies inside its window."""
+        op, parent = resource.create, resource.parent
+        if op is None or parent is None or parent.create is None or not resource.parent_param:
+            return {}
+        value = params.get(f"path.{resource.parent_param}")
+        holder = sc.objects.get(value.name) if isinstance(value, CapturedValue) else None
+        made = next((st for st in sc.steps if holder is not None and st.id == holder.step), None)
+        if made is None or made.body is None:
+            return {}
+        window = next(
+            (r for r in self.a.relations(parent.create) if r.kind == "temporal" and r.location == "body"),
+            None,
+        )
+        if window is None or window.fields[0] not in made.body.overrides:
+            return {}
+        rels = {n for r in self.a.relations(op) if r.kind == "temporal" for n in r.fields}
+        return {
+            f.name: RequestValue(step=made.id, path=f"body.{window.fields[0]}")
+            for f in op.fields
+            if f.location == "body"
+            and f.path.count(".") == 1
+            and is_temporal(f)
+            and not f.read_only
+            and f.name not in rels
+            and _time_role(f.name) is None
+        }
+
     def value_for(
         self,
         sc: Scenario,
@@ -672,6 +732,8 @@ class Builder:
         repeat: int = 1,
     ) -> Step | None:
         """Append a call of `op` on `obj` (its path parameters filled from `obj`)."""
+        if obj is not None and self.a.op_role.get(op.id) == "action":
+            self._children_first(sc, op, obj)
         who = identity or (obj.identity if obj else self.owner)
         known: dict[str, Value] = dict(obj.path) if obj else {}
         path = self.path_params(sc, op, identity=obj.identity if obj else who, known=known)
@@ -705,6 +767,19 @@ class Builder:
                 repeat=repeat,
             )
         )
+
+
+_NEEDS_CHILD = re.compile(
+    r"\bat least one\b|\b(?:has|have|with|contains?|includes?)\s+(?:an?|one|some)\b"
+    r"|\bmust (?:have|contain|include)\b|\bnon-?empty\b|\bnot empty\b|\bempty\b",
+    re.I,
+)
+
+
+def _names_child(text: str, name: str) -> bool:
+    """Whether `text` names the child kind (`expense`, `expenses`, `line item`)."""
+    words = {V.singular(w) for w in V.words(text)}
+    return set(V.words(name)) <= words
 
 
 def _read_only(op: Operation, name: str) -> bool:
