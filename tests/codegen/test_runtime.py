@@ -598,3 +598,14 @@ def test_cookies_join_the_identity_cookie() -> None:
     )
     assert seen[0].headers["cookie"] == "session=abc123; theme=dark"
     assert api.exchanges[0].request_headers["cookie"] == REDACTED
+
+
+def test_a_throttled_step_skips_the_test_instead_of_failing_the_claim() -> None:
+    """A 429 where the step expects success means the claim could not be judged: skipped, saying why.
+    A step that expects the 429 (a rate-limit claim) still sees it as a pass."""
+    api = session(lambda r: json_response(429, {"error": "slow down"}, **{"Retry-After": "30"}))
+    with pytest.raises(pytest.skip.Exception, match=r"rate limited \(429, Retry-After 30\)"):
+        api.call("POST", "/things", step="setup", json={}, expect="2xx")
+    assert api.call("POST", "/things", step="burst", json={}, expect=429).status == 429
+    with pytest.raises(CrossfieldFailure):
+        session(lambda r: json_response(409, {})).call("POST", "/things", step="s", json={}, expect="2xx")

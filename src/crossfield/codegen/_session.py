@@ -24,8 +24,9 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 
-from crossfield.codegen._checks import MISSING, CrossfieldFailure
+from crossfield.codegen._checks import MISSING, CrossfieldFailure, status_allowed
 from crossfield.codegen._identities import IdentityBook
 from crossfield.codegen._paging import Paging, WalkStop, walk_pages
 from crossfield.codegen._recording import Exchange
@@ -408,7 +409,17 @@ class ApiSession:
                 "no server error (a 5xx is never an acceptable outcome)", f"returned {response.status}"
             )
         if expect is not None:
-            response.expect_status(*_allowed(expect))
+            allowed = _allowed(expect)
+            if response.status == 429 and not status_allowed(429, allowed):
+                # Throttled before the claim could be judged: that is neither a pass nor a finding.
+                retry = response.headers.get("retry-after")
+                pytest.skip(
+                    f"step {response.step!r} was rate limited (429"
+                    + (f", Retry-After {retry}" if retry else "")
+                    + "): the claim could not be evaluated. Raise the limit for the test identities, "
+                    "or run fewer tests against this server at once, and run again."
+                )
+            response.expect_status(*allowed)
         if self.spec is None or not drift:
             return
         verdict = self.spec.check(

@@ -19,6 +19,7 @@ from crossfield.judgment.heuristic._scenario import (
     role_of,
 )
 from crossfield.judgment.models import (
+    CapturedValue,
     Category,
     Expectation,
     SameResponseExpectation,
@@ -139,11 +140,21 @@ def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
         name="same_key_other_body",
         note=f"violation: same key, different `{f.name}`",
     )
+    # objects the first request referenced may be used up by it (a quote turned into a shipment): the
+    # control refers to fresh ones, so that only the key decides its outcome
+    fresh: dict[str, Value] = {f.name: two}
+    for ref in ctx.analysis.references(op):
+        if ref.field.path.count(".") != 1 or ref.field.name == f.name:
+            continue
+        again = sc.ensure(ref.target, identity=ctx.owner, fresh=True)
+        if again is None:
+            return None
+        fresh[ref.field.name] = CapturedValue(name=again.capture)
     control = b.invoke(
         sc,
         op,
         params=_key(header, "key_b"),
-        overrides={f.name: two},
+        overrides=fresh,
         expect=[OK],
         name="fresh_key_other_body",
         note="positive control: the changed request with a fresh key succeeds",

@@ -588,31 +588,42 @@ class Builder:
     ) -> dict[str, Value]:
         """Standalone dates of a child of an object with a date window (an expense on a report that covers
         a period) take the first day the parent was created with, which lies inside its window."""
-        op, parent = resource.create, resource.parent
-        if op is None or parent is None or parent.create is None or not resource.parent_param:
-            return {}
-        value = params.get(f"path.{resource.parent_param}")
+        op = resource.create
+        value = params.get(f"path.{resource.parent_param}") if resource.parent_param else None
         holder = sc.objects.get(value.name) if isinstance(value, CapturedValue) else None
-        made = next((st for st in sc.steps if holder is not None and st.id == holder.step), None)
-        if made is None or made.body is None:
+        start = self._window_start(sc, resource, holder)
+        if op is None or start is None:
             return {}
+        return {f.name: start for f in self._standalone_dates(op)}
+
+    def _window_start(self, sc: Scenario, resource: Resource, holder: Obj | None) -> RequestValue | None:
+        """The start date `holder` (an object of `resource`'s parent) was created with, if its create
+        takes a start/end window."""
+        parent = resource.parent
+        if holder is None or parent is None or parent.create is None:
+            return None
+        made = next((st for st in sc.steps if st.id == holder.step), None)
         window = next(
             (r for r in self.a.relations(parent.create) if r.kind == "temporal" and r.location == "body"),
             None,
         )
-        if window is None or window.fields[0] not in made.body.overrides:
-            return {}
-        rels = {n for r in self.a.relations(op) if r.kind == "temporal" for n in r.fields}
-        return {
-            f.name: RequestValue(step=made.id, path=f"body.{window.fields[0]}")
+        if made is None or made.body is None or window is None or window.fields[0] not in made.body.overrides:
+            return None
+        return RequestValue(step=made.id, path=f"body.{window.fields[0]}")
+
+    def _standalone_dates(self, op: Operation) -> list[Field]:
+        """Top-level request dates of `op` that are neither a start nor an end of a pair."""
+        paired = {n for r in self.a.relations(op) if r.kind == "temporal" for n in r.fields}
+        return [
+            f
             for f in op.fields
             if f.location == "body"
             and f.path.count(".") == 1
             and is_temporal(f)
             and not f.read_only
-            and f.name not in rels
+            and f.name not in paired
             and _time_role(f.name) is None
-        }
+        ]
 
     def value_for(
         self,
@@ -646,7 +657,10 @@ class Builder:
         if is_temporal(f):
             role = temporal_roles.get(f.name) or _time_role(f.name)
             if role is None:
-                return None
+                res = self.a.by_op.get(op.id)
+                if res is None or res.create is not op or res.parent is None:
+                    return None
+                return self._window_start(sc, res, sc.shared.get((res.parent.key, identity)))
             return LiteralValue(value=time_value(f, role, sc.variant, past=past_op(op)))
         if f.type == "string" and f.enum is None and f.location == "body" and _unique_field(op, f):
             return UniqueValue(name=_ident(f"{f.name}_{sc.variant}"))
