@@ -28,6 +28,7 @@ from crossfield.judgment.models import (
     Step,
     Value,
 )
+from crossfield.spec._fields import resolve_local
 from crossfield.spec.model import Api, Operation
 
 _PARAM_PREFIXES = ("path.", "query.", "header.", "cookie.")
@@ -37,6 +38,18 @@ _INDEX = re.compile(r"\.(\d+)(?=\.|$)")
 def body_field_path(dotted: str) -> str:
     """`items.0.price` (a path inside a body) -> `body.items[].price` (a spec-model field path)."""
     return "body." + _INDEX.sub("[]", dotted.strip("."))
+
+
+def _array_items(op: Operation, field_path: str, api: Api) -> Mapping[str, Any] | None:
+    """The item schema when `field_path` names an element of an array of plain values
+    (`body.seatIds[]`, which has no field of its own)."""
+    if not field_path.endswith("[]"):
+        return None
+    array = op.field(field_path[:-2])
+    if array is None or array.type != "array":
+        return None
+    items = resolve_local(array.schema, api.schema_defs).get("items")
+    return items if isinstance(items, Mapping) else None
 
 
 def expects_success(step: Step) -> bool:
@@ -159,7 +172,8 @@ def _check_body(
     for path, value in body.overrides.items():
         field_path = body_field_path(path)
         field = op.field(field_path)
-        if field is None:
+        schema_of_value = field.schema if field is not None else _array_items(op, field_path, api)
+        if schema_of_value is None:
             problems.append(
                 f"{where}.body.overrides[{path!r}]: operation {op.id!r} has no body field {field_path!r}; "
                 f"its fields include: {_field_list(op)}"
@@ -168,7 +182,7 @@ def _check_body(
         problems.extend(_check_value(value, f"{where}.body.overrides[{path!r}]", captured, earlier))
         if success and isinstance(value, LiteralValue):
             problems.extend(
-                _check_literal(value.value, field.schema, api, f"{where}.body.overrides[{path!r}]")
+                _check_literal(value.value, schema_of_value, api, f"{where}.body.overrides[{path!r}]")
             )
     for path in body.omit:
         if op.field(body_field_path(path)) is None:

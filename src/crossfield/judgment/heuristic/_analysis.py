@@ -195,7 +195,7 @@ class Analysis:
                 continue
             prefix = "/" + "/".join(segs[:i])
             res = self.resources.get(prefix)
-            if res is not None and res.create is not None:
+            if res is not None and (res.create is not None or res.list_op is not None):
                 out[_param_name(seg)] = res
                 continue
             target = self.resource_for_name(self.reference_stem_of_param(_param_name(seg)) or "")
@@ -209,6 +209,15 @@ class Analysis:
             if name.endswith(suf) and len(name) > len(suf):
                 return name[: -len(suf)]
         return name or None
+
+    def catalog_for_name(self, stem: str) -> Resource | None:
+        """A listable resource the API does not let clients create (events, seats, plans on sale): its
+        objects exist already and are found by listing."""
+        key = V.norm(stem)
+        for r in self.by_name.get(key, []):
+            if r.create is None and r.list_op is not None:
+                return r
+        return None
 
     def body_props(self, op: Operation) -> tuple[dict[str, Any], set[str]]:
         """Top-level properties and required names of the request body."""

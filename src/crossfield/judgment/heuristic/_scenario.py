@@ -238,6 +238,8 @@ class Scenario:
         if not fresh and key in self.shared:
             return self.shared[key]
         obj = self.builder.create(self, resource, identity=identity, depth=depth)
+        if obj is None and resource.create is None:
+            obj = self.builder.existing(self, resource, identity=identity, depth=depth)
         if obj is not None and not fresh:
             self.shared.setdefault(key, obj)
         return obj
@@ -314,6 +316,50 @@ class Builder:
                 captures=[Capture(name=capture, pointer=pointer), *(extra_captures or [])],
                 expect=expect if expect is not None else [OK],
                 note=note or f"prerequisite: a {resource.name.replace('_', ' ')}",
+            )
+        )
+        item_path = dict(path)
+        if resource.id_param:
+            item_path[f"path.{resource.id_param}"] = CapturedValue(name=capture)
+        made = Obj(resource, capture, step_id, identity, item_path)
+        sc.objects[capture] = made
+        return made
+
+    def existing(self, sc: Scenario, resource: Resource, *, identity: str, depth: int = 0) -> Obj | None:
+        """An object of a resource clients cannot create (a catalog: events on sale, seats of an event):
+        list it and keep the first item's id."""
+        op = resource.list_op
+        if op is None or depth > 6:
+            return None
+        pointer = _first_item_id(self.a.response_fields(op))
+        if pointer is None:
+            return None
+        mark = len(sc.steps)
+        path = self.path_params(sc, op, identity=identity, depth=depth)
+        if path is None:
+            del sc.steps[mark:]
+            return None
+        params: dict[str, Value] = {**path, **self.required_params(op, skip=set(path))}
+        for q in op.parameters_in("query"):  # only objects still free to use (`status=available`)
+            f = op.field(q.field_path)
+            free = [v for v in (f.enum or ()) if isinstance(v, str) and V.norm(v) in _AVAILABLE] if f else []
+            if free and q.field_path not in params:
+                params[q.field_path] = LiteralValue(value=free[0])
+        # each object of the scenario gets its own item of the list (two seats, not the same one twice)
+        index = sc.created.get(f"existing:{resource.key}", 0)
+        sc.created[f"existing:{resource.key}"] = index + 1
+        pointer = pointer.replace("/0/", f"/{index}/", 1)
+        capture = sc.name(f"{resource.name}_id")
+        step_id = sc.name(f"find_{resource.name}")
+        sc.add(
+            Step(
+                id=step_id,
+                operation=op.id,
+                identity=identity,
+                params=params,
+                captures=[Capture(name=capture, pointer=pointer)],
+                expect=[OK],
+                note=f"prerequisite: an existing {resource.name.replace('_', ' ')} (clients cannot create one)",
             )
         )
         item_path = dict(path)
@@ -559,6 +605,23 @@ class Builder:
                     out[key] = value
             if name in out and isinstance(out[name], SynthesizedValue):
                 del out[name]
+        # arrays of ids (`seatIds`, `tag_ids`): the first element names an object the scenario has
+        for name in sorted(selected):
+            f = op.field(f"body.{name}")
+            stem = _ids_stem(name) if f is not None and f.type == "array" else None
+            if stem is None or name in overrides or any(k.startswith(f"{name}.") for k in out):
+                continue
+            target = self.a.resource_for_name(stem) or self.a.catalog_for_name(stem)
+            if target is None or target.create is op:
+                continue
+            # each request gets its own: a list of ids names items one request takes (seats, slots)
+            found = sc.ensure(target, identity=identity, depth=depth + 1, fresh=True)
+            if found is None:
+                if name in required:
+                    return False
+                continue
+            out.pop(name, None)
+            out[f"{name}.0"] = CapturedValue(name=found.capture)
         out.update(overrides)
         return Body(mode="synthesized", overrides=dict(sorted(out.items())), omit=sorted(omit & set(props)))
 
@@ -794,6 +857,34 @@ def _names_child(text: str, name: str) -> bool:
     """Whether `text` names the child kind (`expense`, `expenses`, `line item`)."""
     words = {V.singular(w) for w in V.words(text)}
     return set(V.words(name)) <= words
+
+
+_AVAILABLE = frozenset({"available", "active", "open", "on_sale", "onsale", "free", "published", "enabled"})
+
+
+def _first_item_id(fields: Mapping[str, Field]) -> str | None:
+    """The pointer of the first listed item's id: `/data/0/id`, or `/0/id` for a bare array."""
+    for name, f in fields.items():
+        if (
+            f.name not in ("id", "uuid")
+            or name.count("[]") != 1
+            or not name.endswith("[].id" if f.name == "id" else "[].uuid")
+        ):
+            continue
+        head = name[: -len(f"[].{f.name}")]
+        if "." in head or "[" in head:
+            continue
+        return (f"/{head}" if head else "") + f"/0/{f.name}"
+    return None
+
+
+_IDS_SUFFIX = re.compile(r"(?:_ids|Ids|IDs|_uuids|Uuids)$")
+
+
+def _ids_stem(name: str) -> str | None:
+    """`seatIds` -> `seat`, `tag_ids` -> `tag`."""
+    m = _IDS_SUFFIX.search(name)
+    return name[: m.start()] if m and m.start() > 0 else None
 
 
 def _read_only(op: Operation, name: str) -> bool:
