@@ -66,7 +66,8 @@ class CrossfieldFailure(AssertionError):
 
 
 def pointer_get(document: Any, pointer: str) -> Any:
-    """The value at RFC 6901 `pointer` in `document`, or `MISSING`. A missing leading `/` is tolerated."""
+    """The value at RFC 6901 `pointer` in `document`, or `MISSING`. A missing leading `/` is tolerated, and
+    a negative array index counts from the end (`/data/-1/id`: the last item's id)."""
     if pointer == "":
         return document
     if not pointer.startswith("/"):
@@ -79,7 +80,8 @@ def pointer_get(document: Any, pointer: str) -> Any:
                 return MISSING
             node = node[token]
         elif isinstance(node, list):
-            if not token.isdigit() or int(token) >= len(node):
+            negative = token.startswith("-") and token[1:].isdigit() and token != "-0"
+            if not (token.isdigit() or negative) or not -len(node) <= int(token) < len(node):
                 return MISSING
             node = node[int(token)]
         else:

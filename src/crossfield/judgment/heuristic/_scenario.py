@@ -345,10 +345,17 @@ class Builder:
             free = [v for v in (f.enum or ()) if isinstance(v, str) and V.norm(v) in _AVAILABLE] if f else []
             if free and q.field_path not in params:
                 params[q.field_path] = LiteralValue(value=free[0])
-        # each object of the scenario gets its own item of the list (two seats, not the same one twice)
+        # each object of the scenario gets its own item of the list (two seats, not the same one twice);
+        # items that start at a time (events, sessions) are taken from the end of the list, the latest
+        # first when it is sorted soonest first, so that windows closing before the start stay open
         index = sc.created.get(f"existing:{resource.key}", 0)
         sc.created[f"existing:{resource.key}"] = index + 1
-        pointer = pointer.replace("/0/", f"/{index}/", 1)
+        dated = any(
+            _time_role(f.name) == "start" and f.format == "date-time"
+            for k, f in self.a.response_fields(op).items()
+            if k.count("[]") == 1 and k.endswith(f"[].{f.name}")
+        )
+        pointer = pointer.replace("/0/", f"/{-(index + 1) if dated else index}/", 1)
         capture = sc.name(f"{resource.name}_id")
         step_id = sc.name(f"find_{resource.name}")
         sc.add(
