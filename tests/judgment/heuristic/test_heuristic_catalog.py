@@ -34,8 +34,9 @@ def test_catalog_objects_are_found_by_listing_and_array_ids_refer_to_them(hyps: 
 
 
 def test_each_request_takes_its_own_listed_item() -> None:
-    """Two bookings in one scenario ask for two different glasses (the next item of the list), and share
-    the one tasting."""
+    """Two bookings in one scenario ask for two different glasses, and share the one tasting: glasses
+    are listed `available` again before each booking (the first of that list: the one taken before has
+    left it); tastings, listed without a filter, would be taken in turn (the next item)."""
     from crossfield.judgment.heuristic._analysis import analyze
     from crossfield.judgment.heuristic._scenario import Builder
 
@@ -49,4 +50,9 @@ def test_each_request_takes_its_own_listed_item() -> None:
     for s in sc.steps:
         finds[s.operation].append(s.captures[0].pointer if s.captures else None)
     assert finds["listTastings"] == ["/items/0/id"]
-    assert finds["listGlasses"] == ["/items/0/id", "/items/1/id"]
+    assert finds["listGlasses"] == ["/items/0/id", "/items/0/id"]
+    ops = [s.operation for s in sc.steps]
+    assert ops == ["listTastings", "listGlasses", "bookTasting", "listGlasses", "bookTasting"]
+    tastings = analysis.resources["/tastings"]
+    assert builder.existing(sc, tastings, identity="default") is not None
+    assert sc.steps[-1].captures[0].pointer == "/items/1/id"

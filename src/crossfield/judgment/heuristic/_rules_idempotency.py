@@ -7,6 +7,8 @@ deterministically and every override repeats), so a correct API must answer with
 
 from __future__ import annotations
 
+import re
+
 from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._scenario import (
     OK,
@@ -22,6 +24,7 @@ from crossfield.judgment.models import (
     CapturedValue,
     Category,
     Expectation,
+    RelationExpectation,
     SameResponseExpectation,
     Severity,
     UniqueValue,
@@ -46,7 +49,62 @@ def rules(ctx: Context) -> list[Candidate]:
         reuse = _reuse(ctx, op, header.name)
         if reuse is not None:
             out.append(reuse)
+        if id_pointer is not None and _SCOPED.search(f"{op.description}\n{header.description}"):
+            scoped = _scoped(ctx, op, header.name, id_pointer)
+            if scoped is not None:
+                out.append(scoped)
     return out
+
+
+_SCOPED = re.compile(
+    r"\bscoped\s+(?:to|per|by)\s+(?:the\s+|each\s+)?(?:caller|user|account|customer|client|api\s+key|token|buyer|tenant)"
+    r"|\bper\s+(?:caller|user|account|customer|client|api\s+key|tenant)\b"
+    r"|\b(?:caller|user|account|tenant)[- ]scoped\b",
+    re.I,
+)
+
+
+def _scoped(ctx: Context, op: Operation, header: str, id_pointer: str) -> Candidate | None:
+    """Keys are scoped to the caller: another identity sending the same key gets its own result, never
+    the first caller's object."""
+    b = ctx.builder
+    sc = b.scenario()
+    first = b.invoke(
+        sc,
+        op,
+        params=_key(header, "shared_key"),
+        expect=[OK],
+        name="owner_request",
+        capture_id=True,
+        note="the owner's request",
+    )
+    if first is None or not first.captures:
+        return None
+    theirs = CapturedValue(name=first.captures[0].name)
+    other = b.invoke(
+        sc,
+        op,
+        identity=ctx.other,
+        params=_key(header, "shared_key"),
+        expect=[OK, RelationExpectation(pointer=id_pointer, op="ne", against=theirs)],
+        name="other_same_key",
+        note="violation if it returns the owner's object: another caller, the same key",
+    )
+    if other is None:
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: another identity reusing an `{header}` gets its own result, not the first caller's",
+        rationale=(
+            "Keys are documented as scoped to the caller; a store keyed by the key alone hands one caller's "
+            "stored response (and object) to whoever sends the same key."
+        ),
+        category=Category.IDEMPOTENCY,
+        severity=Severity.HIGH,
+        confidence=0.7,
+        fields=[(op, f"header.{header}"), (op, "response" + id_pointer.replace("/", ".")), *_whose(ctx, op)],
+        steps=sc.steps,
+    )
 
 
 def _key(name: str, tag: str) -> dict[str, Value]:
@@ -89,6 +147,15 @@ def _replay(ctx: Context, op: Operation, header: str, id_pointer: str | None) ->
         ],
         steps=sc.steps,
     )
+
+
+def _whose(ctx: Context, op: Operation) -> list[tuple[Operation, str]]:
+    """The field that says whose request it is (its first reference, else its first required field):
+    part of the scoped-key claim, and what keeps it apart from the plain replay claim on the same key."""
+    refs = ctx.analysis.references(op)
+    if refs:
+        return [(op, refs[0].field.path)]
+    return [(op, f.path) for f in _body_fields(op) if f.required][:1]
 
 
 def _body_fields(op: Operation) -> list[Field]:

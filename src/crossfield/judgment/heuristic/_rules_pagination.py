@@ -190,7 +190,7 @@ def _sibling_walk(ctx: Context, res: Resource) -> Candidate | None:
         if path is None:
             return None
         params: dict[str, Value] = dict(path)
-        params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param}))
+        params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param}, sc=sc))
         size = op.parameter("query", walk.pagination.size_param.split(".", 1)[1])
         largest = size.schema.get("maximum") if size is not None else None
         one_page = (
@@ -283,7 +283,7 @@ def _walk(ctx: Context, res: Resource) -> Candidate | None:
     if path is None:
         return None
     params.update(path)
-    params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param or ""}))
+    params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param or ""}, sc=sc))
     expect: list[Expectation] = [
         OK,
         CollectionExpectation(check="each_once", ids=ids, id_pointer=res.id_pointer),

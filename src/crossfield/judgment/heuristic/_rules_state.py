@@ -43,7 +43,7 @@ from crossfield.spec.model import Operation
 
 
 def rules(ctx: Context) -> list[Candidate]:
-    out: list[Candidate] = []
+    out: list[Candidate] = list(_ended_references(ctx))
     for res in ctx.analysis.iter_resources():
         if res.create is None or not res.actions:
             continue
@@ -339,3 +339,81 @@ def _update_fields(ctx: Context, op: Operation) -> list[str]:
 
 def _slug(text: str) -> str:
     return "_".join(V.words(text))[:24] or "action"
+
+
+def _ended_references(ctx: Context) -> list[Candidate]:
+    """A create that references another object (an order naming a hold) must refuse one that was ended
+    (a released hold, a closed account): the reference is checked for existence, rarely for state.
+    Two objects: a live one is accepted (positive control), an ended one is refused."""
+    out: list[Candidate] = []
+    for res in ctx.analysis.iter_resources():
+        op = res.create
+        if op is None or op.method.lower() != "post":
+            continue
+        for ref in ctx.analysis.references(op):
+            target = ref.target
+            if ref.field.path.count(".") != 1 or target.create is None or target is res:
+                continue
+            end = target.delete or next(
+                (a.op for a in target.actions if a.verb in V.FINAL_VERBS or a.verb in V.TERMINAL_VERBS), None
+            )
+            if end is None:
+                continue
+            made = _ended_reference(ctx, res, op, ref.field.name, target, end)
+            if made is not None:
+                out.append(made)
+    return out
+
+
+def _ended_reference(
+    ctx: Context, res: Resource, op: Operation, field_name: str, target: Resource, end: Operation
+) -> Candidate | None:
+    b = ctx.builder
+    sc = b.scenario()
+    live = sc.ensure(target, identity=ctx.owner, fresh=True)
+    if live is None:
+        return None
+    control = b.create(
+        sc,
+        res,
+        identity=ctx.owner,
+        overrides={field_name: CapturedValue(name=live.capture)},
+        step_name=f"{res.name}_from_a_live_{target.name}",
+        note=f"positive control: a live {target.name.replace('_', ' ')} is accepted",
+    )
+    ended = sc.ensure(target, identity=ctx.owner, fresh=True)
+    if control is None or ended is None:
+        return None
+    if (
+        b.call(
+            sc, end, ended, name=f"end_{target.name}", note=f"end the second {target.name.replace('_', ' ')}"
+        )
+        is None
+    ):
+        return None
+    refused = b.create(
+        sc,
+        res,
+        identity=ctx.owner,
+        overrides={field_name: CapturedValue(name=ended.capture)},
+        expect=[REJECTED],
+        step_name=f"{res.name}_from_an_ended_{target.name}",
+        note=f"violation if accepted: the {target.name.replace('_', ' ')} was ended by `{end.id}`",
+    )
+    if refused is None:
+        return None
+    sc.steps[-1] = sc.steps[-1].model_copy(update={"captures": []})  # refused: no id to keep
+    target_name = target.name.replace("_", " ")
+    return candidate(
+        op,
+        title=f"{op.id}: {_article(target.name)} ended by `{end.id}` cannot be used in a new {res.name.replace('_', ' ')}",
+        rationale=(
+            f"The create checks that the referenced {target_name} exists, not that it is still live: "
+            f"after `{end.id}` it can still be turned into a {res.name.replace('_', ' ')}."
+        ),
+        category=Category.STATE_TRANSITION,
+        severity=Severity.HIGH,
+        confidence=0.65 if mentions_rule(op.description) else 0.55,
+        fields=[(op, f"body.{field_name}"), (end, f"path.{target.id_param}" if target.id_param else "")],
+        steps=sc.steps,
+    )

@@ -304,7 +304,7 @@ class Builder:
         capture = sc.name(f"{resource.name}_id")
         step_id = sc.name(step_name or f"create_{resource.name}")
         parameters = dict(path)
-        parameters.update(self.required_params(op, skip=set(parameters)))
+        parameters.update(self.required_params(op, skip=set(parameters), sc=sc))
         parameters.update(params or {})
         sc.add(
             Step(
@@ -339,16 +339,19 @@ class Builder:
         if path is None:
             del sc.steps[mark:]
             return None
-        params: dict[str, Value] = {**path, **self.required_params(op, skip=set(path))}
+        params: dict[str, Value] = {**path, **self.required_params(op, skip=set(path), sc=sc)}
+        filtered = False
         for q in op.parameters_in("query"):  # only objects still free to use (`status=available`)
             f = op.field(q.field_path)
             free = [v for v in (f.enum or ()) if isinstance(v, str) and V.norm(v) in _AVAILABLE] if f else []
             if free and q.field_path not in params:
                 params[q.field_path] = LiteralValue(value=free[0])
-        # each object of the scenario gets its own item of the list (two seats, not the same one twice);
+                filtered = True
+        # each object of the scenario gets its own item of the list (two seats, not the same one twice):
+        # the next item, or, in a list of available items, the first (the one taken before has left it);
         # items that start at a time (events, sessions) are taken from the end of the list, the latest
         # first when it is sorted soonest first, so that windows closing before the start stay open
-        index = sc.created.get(f"existing:{resource.key}", 0)
+        index = 0 if filtered else sc.created.get(f"existing:{resource.key}", 0)
         sc.created[f"existing:{resource.key}"] = index + 1
         dated = any(
             _time_role(f.name) == "start" and f.format == "date-time"
@@ -443,7 +446,7 @@ class Builder:
                 id=sc.name(f"fund_{holder.resource.name}"),
                 operation=fop.id,
                 identity=holder.identity,
-                params={**holder.path, **self.required_params(fop, skip=set(holder.path))},
+                params={**holder.path, **self.required_params(fop, skip=set(holder.path), sc=sc)},
                 body=body if isinstance(body, Body) else None,
                 expect=[OK],
                 note=note,
@@ -499,7 +502,7 @@ class Builder:
                 id=step,
                 operation=op.id,
                 identity=identity,
-                params=self.required_params(op, skip=set()),
+                params=self.required_params(op, skip=set(), sc=sc),
                 captures=[Capture(name=capture, pointer=pointer)],
                 expect=[OK],
                 note="prerequisite: the caller's own id",
@@ -510,8 +513,9 @@ class Builder:
             sc.shared[key] = Obj(res, capture, step, identity, {})
         return CapturedValue(name=capture)
 
-    def required_params(self, op: Operation, skip: set[str]) -> dict[str, Value]:
-        """Required query/header parameters that are not credentials."""
+    def required_params(self, op: Operation, skip: set[str], sc: Scenario | None = None) -> dict[str, Value]:
+        """Required query/header parameters that are not credentials. With `sc`, each call gets its own
+        idempotency key: two requests of one scenario are two requests, never a replay of each other."""
         out: dict[str, Value] = {}
         auth = {s.parameter_name.lower() for s in self.a.api.security_schemes if s.parameter_name}
         for p in op.parameters:
@@ -524,7 +528,7 @@ class Builder:
             ):
                 continue
             if p.location == "header" and V.IDEMPOTENCY_HEADER.search(p.name):
-                out[key] = UniqueValue(name=_ident(p.name))
+                out[key] = UniqueValue(name=sc.name(p.name) if sc is not None else _ident(p.name))
             else:
                 out[key] = SynthesizedValue()
         return out
@@ -717,8 +721,17 @@ class Builder:
                 other = target in self.a.path_resources(op).values()
                 slot = (target.key, f"{identity}#second")
                 obj = sc.shared.get(slot) if other else None
+                # a further object of the same kind refers to a fresh object when the referenced one has
+                # a lifecycle: the first create may have used it up (a hold turned into an order)
+                here = self.a.by_op.get(op.id)
+                again = (
+                    here is not None
+                    and here.create is op
+                    and sc.created.get(here.key, 0) > 1
+                    and state_field(target) is not None
+                )
                 if obj is None:
-                    obj = sc.ensure(target, identity=identity, depth=depth + 1, fresh=other)
+                    obj = sc.ensure(target, identity=identity, depth=depth + 1, fresh=other or again)
                     if obj is not None and other:
                         sc.shared[slot] = obj
                 if obj is None:
@@ -831,7 +844,7 @@ class Builder:
         if body is False:
             return None
         parameters = dict(path)
-        required = self.required_params(op, skip=set(parameters) | set(params or {}))
+        required = self.required_params(op, skip=set(parameters) | set(params or {}), sc=sc)
         if concurrent > 1:  # distinct simultaneous requests: the generated test gives each its own key
             required = {k: v for k, v in required.items() if not isinstance(v, UniqueValue)}
         parameters.update(required)
