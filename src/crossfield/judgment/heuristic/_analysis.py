@@ -428,3 +428,25 @@ _SINGLETONS = frozenset(
         "myaccount",
     }
 )
+
+
+_ROLES = (
+    r"admins?|administrators?|staff|managers?|supervisors?|approvers?|reviewers?|moderators?|operators?"
+    r"|superusers?|root|finance|accounting|accountants?|auditors?|support|back[- ]office|internal"
+)
+_ROLE_ONLY = re.compile(
+    rf"\bonly\s+(?:an?\s+|the\s+)?(?:[\w`'’]+\s+){{0,2}}`?(?:{_ROLES})(?:_id)?`?\b(?!\s+(?:of|for)\b)"
+    rf"|\b(?:{_ROLES})\s+only\b"
+    rf"|\brequires?\s+(?:an?\s+|the\s+)?`?(?:{_ROLES})`?\s+(?:role|scope|permissions?|privileges?|rights|access)\b"
+    rf"|\bmust\s+be\s+(?:an?\s+|the\s+)`?(?:{_ROLES})`?\b",
+    re.I,
+)
+
+
+def role_restricted(api: Api) -> frozenset[str]:
+    """Operations the spec reserves for a privileged role ("Finance only", "Only the report's approver
+    can approve", "requires the admin role"). The judge's identities are ordinary callers, so a scenario
+    that needs such a call to succeed cannot be built without knowing who holds the role."""
+    return frozenset(
+        op.id for op in api.operations if _ROLE_ONLY.search(f"{op.summary}\n{op.description}") is not None
+    )

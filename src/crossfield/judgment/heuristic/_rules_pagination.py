@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crossfield.judgment.heuristic import _vocab as V
-from crossfield.judgment.heuristic._analysis import Resource
+from crossfield.judgment.heuristic._analysis import Resource, role_restricted
 from crossfield.judgment.heuristic._scenario import OK, Candidate, Context, candidate
 from crossfield.judgment.models import (
     Capture,
@@ -138,7 +138,103 @@ def rules(ctx: Context) -> list[Candidate]:
         made = _walk(ctx, res) if res.create is not None else _sibling_walk(ctx, res)
         if made is not None:
             out.append(made)
+        filtered = _filtered_walk(ctx, res)
+        if filtered is not None:
+            out.append(filtered)
     return out
+
+
+def _filter_param(op: Operation, res: Resource) -> tuple[str, str] | None:
+    """An enum filter of the list that names a field of the objects (`?status=` and `status`): (the
+    query parameter, the field), when the create's response reports that field."""
+    if res.create is None:
+        return None
+    made = {f.path[len("response.") :] for f in res.create.fields if f.location == "response"}
+    for q in op.parameters_in("query"):
+        f = op.field(q.field_path)
+        if f is None or not f.enum:
+            continue
+        for name in made:
+            if "." not in name and "[" not in name and V.norm(name) == V.norm(q.name):
+                return q.name, name
+    return None
+
+
+def _filtered_walk(ctx: Context, res: Resource) -> Candidate | None:
+    """Walking a filtered list (`?status=draft`): every object made in the state filtered on is listed
+    once, and the reported total counts the filtered items, not all of them."""
+    op = res.list_op
+    if op is None or res.create is None or res.id_pointer is None or res.parent is not None:
+        return None
+    walk = detect(ctx.analysis.response_fields(op), op, res.id_pointer)
+    found = _filter_param(op, res)
+    if walk is None or found is None or walk.pagination.total_pointer is None:
+        return None
+    param, field_name = found
+    b = ctx.builder
+    sc = b.scenario()
+    ids: list[Value] = []
+    value = sc.name(f"{field_name}_made")
+    for i in range(_ITEMS):
+        sc.variant = i
+        extra = [Capture(name=value, pointer=f"/{field_name}")] if i == 0 else None
+        obj = b.create(sc, res, identity=ctx.owner, note=f"item {i + 1} of {_ITEMS}", extra_captures=extra)
+        if obj is None:
+            return None
+        ids.append(CapturedValue(name=obj.capture))
+    # one more object, moved out of that state by an action: the filter must leave it out of the walk
+    # and the total (without it, a total that ignores the filter would still add up)
+    restricted = role_restricted(ctx.api)
+    sc.variant = _ITEMS
+    moved = b.create(sc, res, identity=ctx.owner, note="an object the filter must leave out")
+    action = next((a for a in res.actions if a.op.id not in restricted), None)
+    if moved is None or action is None:
+        return None
+    if (
+        b.call(
+            sc,
+            action.op,
+            moved,
+            name=f"move_out_by_{action.verb}",
+            note=f"`{action.verb}` changes its `{field_name}`",
+        )
+        is None
+    ):
+        return None
+    sc.variant = 0
+    params: dict[str, Value] = {f"query.{param}": CapturedValue(name=value)}
+    params.update(b.required_params(op, skip=set(params) | {walk.pagination.size_param or ""}, sc=sc))
+    sc.add(
+        Step(
+            id=sc.name("walk_filtered_pages"),
+            operation=op.id,
+            params=params,
+            paginate=walk.pagination,
+            expect=[
+                OK,
+                CollectionExpectation(check="each_once", ids=ids, id_pointer=res.id_pointer),
+                CollectionExpectation(
+                    check="not_contains", value=CapturedValue(name=moved.capture), id_pointer=res.id_pointer
+                ),
+                CollectionExpectation(check="count_equals_total"),
+            ],
+            note=f"walk every page filtered by `{param}`, the value the new objects have",
+        )
+    )
+    total = "response" + walk.pagination.total_pointer.replace("/", ".")
+    return candidate(
+        op,
+        title=f"{op.id}: filtered by `{param}`, the pages list every match once and the total counts only matches",
+        rationale=(
+            "A total computed before the filter (or a filter applied after paging) reports more items than "
+            "the walk returns, so clients stop early or page past the end."
+        ),
+        category=Category.PAGINATION,
+        severity=Severity.MEDIUM,
+        confidence=0.6,
+        fields=[(op, f"query.{param}"), (op, total), *((op, f) for f in walk.fields)],
+        steps=sc.steps,
+    )
 
 
 def _siblings(ctx: Context, res: Resource) -> list[Resource]:
