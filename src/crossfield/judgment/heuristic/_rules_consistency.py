@@ -24,7 +24,7 @@ from crossfield.judgment.heuristic._scenario import (
     currency_value,
     evidence_for,
 )
-from crossfield.judgment.models import Category, ConstraintKind, Severity, SpecEvidence, UniqueValue, Value
+from crossfield.judgment.models import Category, ConstraintKind, Severity, SpecEvidence, Value
 from crossfield.spec.model import Field, Operation
 
 _SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
@@ -144,13 +144,8 @@ def _hypothesis(ctx: Context, res: Resource, op: Operation, f: Field, sentence: 
     )
     if made is None:
         return None
-    violation = sc.steps[-1]
-    params = {
-        # a fresh idempotency key: this is a new request, not a replay of the control
-        key: UniqueValue(name=sc.name(f"{value.name}_b")) if isinstance(value, UniqueValue) else value
-        for key, value in violation.params.items()
-    }
-    sc.steps[-1] = violation.model_copy(update={"params": params, "captures": []})  # refused: no id
+    # refused: no id to keep (the builder gives this request its own idempotency key, not the control's)
+    sc.steps[-1] = sc.steps[-1].model_copy(update={"captures": []})
     parent_name = res.parent.name.replace("_", " ")
     also = f" although {', '.join(f'`{n}`' for n in referenced)} matches it" if referenced else ""
     return candidate(
