@@ -151,7 +151,10 @@ class Capture(_Model):
 
     name: str = Field(pattern=IDENT_PATTERN)
     pointer: str = Field(
-        description="JSON pointer into the response body ('/id'), or into a header with source 'header'"
+        description=(
+            "JSON pointer into the response body ('/id'; a negative array index counts from the end: "
+            "'/data/-1/id'), or into a header with source 'header'"
+        )
     )
     source: Literal["body", "header"] = "body"
 
