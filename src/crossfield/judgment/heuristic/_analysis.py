@@ -279,6 +279,11 @@ class Analysis:
                 return r
         return None
 
+    @cached_property
+    def restricted(self) -> frozenset[str]:
+        """Operations reserved for a privileged role (see `role_restricted`)."""
+        return role_restricted(self.api)
+
     def iter_resources(self) -> Iterable[Resource]:
         return (self.resources[k] for k in sorted(self.resources))
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crossfield.judgment.heuristic import _vocab as V
-from crossfield.judgment.heuristic._analysis import Resource, role_restricted
+from crossfield.judgment.heuristic._analysis import Resource
 from crossfield.judgment.heuristic._scenario import OK, Candidate, Context, candidate
 from crossfield.judgment.models import (
     Capture,
@@ -184,7 +184,7 @@ def _filtered_walk(ctx: Context, res: Resource) -> Candidate | None:
         ids.append(CapturedValue(name=obj.capture))
     # one more object, moved out of that state by an action: the filter must leave it out of the walk
     # and the total (without it, a total that ignores the filter would still add up)
-    restricted = role_restricted(ctx.api)
+    restricted = ctx.analysis.restricted
     sc.variant = _ITEMS
     moved = b.create(sc, res, identity=ctx.owner, note="an object the filter must leave out")
     action = next((a for a in res.actions if a.op.id not in restricted), None)

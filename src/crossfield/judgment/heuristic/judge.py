@@ -31,7 +31,7 @@ from crossfield.judgment.heuristic import (
     _rules_temporal,
 )
 from crossfield.judgment.heuristic import _vocab as V
-from crossfield.judgment.heuristic._analysis import Analysis, analyze, role_restricted
+from crossfield.judgment.heuristic._analysis import Analysis, analyze
 from crossfield.judgment.heuristic._scenario import Builder, Candidate, Context, Rule
 from crossfield.judgment.models import (
     Capture,
@@ -141,14 +141,14 @@ class HeuristicJudge:
 
     def candidates(self, api: Api) -> list[Candidate]:
         """Every candidate of every selected rule family, before ranking and capping."""
-        ctx = Context(analysis=analyze(api), builder=Builder(analyze(api), self.config.identities))
-        ctx.builder.a = ctx.analysis
+        analysis = analyze(api)
+        ctx = Context(analysis=analysis, builder=Builder(analysis, self.config.identities))
         out: list[Candidate] = []
         for family, rule in RULE_FAMILIES.items():
             if self.config.families is not None and family not in self.config.families:
                 continue
             out.extend(rule(ctx))
-        restricted = role_restricted(api)
+        restricted = ctx.analysis.restricted
         released = (_release(ctx.analysis, c) for c in out if not _needs_a_role(c, restricted))
         return [c for c in released if c is not None]
 
