@@ -35,7 +35,15 @@ from pathlib import Path
 
 import pytest
 
-from crossfield.codegen.runtime import MARKER_HELP, ApiSession, Settings, SpecBook, open_session, suite_settings
+from crossfield.codegen.runtime import (
+    MARKER_HELP,
+    ApiSession,
+    Settings,
+    SpecBook,
+    open_session,
+    quota_tests_last,
+    suite_settings,
+)
 
 SUITE_DIR = Path(__file__).parent
 
@@ -43,6 +51,11 @@ SUITE_DIR = Path(__file__).parent
 def pytest_configure(config: pytest.Config) -> None:
     # Also registered by the crossfield plugin; repeated here so the suite runs with `-p no:crossfield`.
     config.addinivalue_line("markers", MARKER_HELP)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that exhaust a rate limit run last, so their bursts do not throttle the other tests' setup.
+    quota_tests_last(items)
 
 
 @pytest.fixture(scope="session")

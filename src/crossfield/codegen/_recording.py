@@ -17,7 +17,10 @@ from crossfield.codegen._redact import Redactor
 __all__ = ["COLLECTOR_KEY", "MARKER", "MARKER_HELP", "Collector", "Exchange"]
 
 MARKER = "crossfield"
-MARKER_HELP = "crossfield(hypothesis, claim): the hypothesis a generated crossfield test checks"
+MARKER_HELP = (
+    "crossfield(hypothesis, claim, quota=False): the hypothesis a generated crossfield test checks; "
+    "quota=True runs the test last (it exhausts a rate limit)"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -227,6 +227,13 @@ class ApiSession:
                 value = unique_value(name, format=format, pattern=pattern, max_length=max_length)
                 self._unique[name] = value
             return value
+
+    @staticmethod
+    def now(seconds: int = 0, *, date_only: bool = False) -> str:
+        """The instant `seconds` from now (UTC, `2026-11-22T10:00:00Z`), or its date with `date_only`:
+        lead times and cut-offs are relative to when the request is sent, not to a fixed date."""
+        at = datetime.now(UTC) + timedelta(seconds=seconds)
+        return at.date().isoformat() if date_only else at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # ---- mechanics --------------------------------------------------------------------------------
 

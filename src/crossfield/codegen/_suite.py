@@ -24,7 +24,7 @@ from crossfield.codegen._session import ApiSession
 from crossfield.codegen._spec_book import SpecBook
 from crossfield.codegen.config import Config, expand_env, find_config, load_config
 
-__all__ = ["MARKER", "MARKER_HELP", "Settings", "open_session", "suite_settings"]
+__all__ = ["MARKER", "MARKER_HELP", "Settings", "open_session", "quota_tests_last", "suite_settings"]
 
 
 @dataclass(slots=True)
@@ -57,6 +57,14 @@ def suite_settings(config: pytest.Config, suite_dir: str | Path) -> Settings:
         redactor=redactor,
         identities=IdentityBook(loaded, redactor),
         collector=collector,
+    )
+
+
+def quota_tests_last(items: list[pytest.Item]) -> None:
+    """Move the tests that exhaust a rate limit (marked `quota=True`) to the end of the run, keeping the
+    order of the others: run first, a burst of calls would leave every later test's setup throttled."""
+    items.sort(
+        key=lambda item: bool((m := item.get_closest_marker(MARKER)) is not None and m.kwargs.get("quota"))
     )
 
 

@@ -31,6 +31,7 @@ from crossfield.judgment.models import (
     LiteralValue,
     Pagination,
     RelationExpectation,
+    RelativeTimeValue,
     RequestValue,
     SameResponseExpectation,
     StatusExpectation,
@@ -81,9 +82,10 @@ class TestWriter:
         scope.needed_steps = _referenced_steps(hyp.steps)
         for step in hyp.steps:
             self._step(step, scope)
-        decorator = render_call(
-            "@pytest.mark.crossfield", (), (("hypothesis", hyp.id), ("claim", hyp.title)), indent=0
-        )
+        marks: list[tuple[str, Any]] = [("hypothesis", hyp.id), ("claim", hyp.title)]
+        if _exhausts_quota(hyp):
+            marks.append(("quota", True))
+        decorator = render_call("@pytest.mark.crossfield", (), marks, indent=0)
         doc = _docstring(hyp)
         body = "\n".join(scope.lines) if scope.lines else f"{_BODY}pass"
         return f"{decorator}\ndef {name}(api: ApiSession) -> None:\n{doc}\n{body}\n"
@@ -253,6 +255,9 @@ class TestWriter:
             return Code(scope.uniques.get(value.name) or f"api.unique({py_str(value.name)})")
         if isinstance(value, SynthesizedValue):
             return self.synth.value(schema) if schema is not None else "value"
+        if isinstance(value, RelativeTimeValue):
+            kwargs = [("date_only", True)] if value.date_only else []
+            return Code(render_call("api.now", [value.seconds], kwargs, indent=4))
         raise TypeError(f"unknown value kind {type(value).__name__}")
 
     def _expectation(self, exp: object, var: str, step: Step, op: Operation, scope: _Scope) -> str:
@@ -420,3 +425,14 @@ def _docstring(hyp: Hypothesis) -> str:
     lines += wrap(f"Hypothesis {doc_text(hyp.id)}: " + ", ".join(origin))
     body = "\n".join(f"{pad}{line}" if line else "" for line in lines)
     return f'{pad}"""{body.lstrip()}\n{pad}"""'
+
+
+def _exhausts_quota(hyp: Hypothesis) -> bool:
+    """Whether a step of `hyp` is a burst that expects 429s: it uses up the caller's rate limit."""
+    for step in hyp.steps:
+        if step.repeat <= 1 and step.concurrent <= 1:
+            continue
+        for e in step.expect:
+            if isinstance(e, StatusExpectation | GroupExpectation) and 429 in e.codes:
+                return True
+    return False

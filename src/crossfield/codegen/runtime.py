@@ -20,7 +20,14 @@ from crossfield.codegen._redact import REDACTED, Redactor
 from crossfield.codegen._results import Claim, Group, Response, SentRequest, Walk
 from crossfield.codegen._session import NO_BODY, ApiSession
 from crossfield.codegen._spec_book import SCHEMAS_FILE_NAME, Drift, SpecBook
-from crossfield.codegen._suite import MARKER, MARKER_HELP, Settings, open_session, suite_settings
+from crossfield.codegen._suite import (
+    MARKER,
+    MARKER_HELP,
+    Settings,
+    open_session,
+    quota_tests_last,
+    suite_settings,
+)
 
 __all__ = [
     "MARKER",
@@ -44,5 +51,6 @@ __all__ = [
     "Walk",
     "open_session",
     "pointer_get",
+    "quota_tests_last",
     "suite_settings",
 ]

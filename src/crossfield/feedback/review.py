@@ -32,6 +32,7 @@ from crossfield.judgment.models import (
     CapturedValue,
     HypothesisDraft,
     LiteralValue,
+    RelativeTimeValue,
     RequestValue,
     Step,
     SynthesizedValue,
@@ -64,6 +65,8 @@ def describe_value(value: BaseModel | None) -> str:
         return "«synthesized»"
     if isinstance(value, UniqueValue):
         return f"«unique {value.name}»"
+    if isinstance(value, RelativeTimeValue):
+        return f"«now{value.seconds:+d}s{' (date)' if value.date_only else ''}»"
     return "—"
 
 

@@ -22,6 +22,7 @@ from crossfield.judgment.models import (
     HypothesisDraft,
     LiteralValue,
     RelationExpectation,
+    RelativeTimeValue,
     RequestValue,
     SameResponseExpectation,
     StatusExpectation,
@@ -146,6 +147,7 @@ def _check_params(
             )
             continue
         problems.extend(_check_value(value, f"{where}.params[{key!r}]", captured, earlier))
+        problems.extend(_check_time(value, param.schema, api, f"{where}.params[{key!r}]"))
         if success and isinstance(value, LiteralValue):
             problems.extend(_check_literal(value.value, param.schema, api, f"{where}.params[{key!r}]"))
     for param in op.parameters_in("path"):
@@ -180,6 +182,7 @@ def _check_body(
             )
             continue
         problems.extend(_check_value(value, f"{where}.body.overrides[{path!r}]", captured, earlier))
+        problems.extend(_check_time(value, schema_of_value, api, f"{where}.body.overrides[{path!r}]"))
         if success and isinstance(value, LiteralValue):
             problems.extend(
                 _check_literal(value.value, schema_of_value, api, f"{where}.body.overrides[{path!r}]")
@@ -190,6 +193,21 @@ def _check_body(
                 f"{where}.body.omit: operation {op.id!r} has no body field {body_field_path(path)!r}"
             )
     return problems
+
+
+def _check_time(value: Value, schema: Mapping[str, Any], api: Api, where: str) -> list[str]:
+    """A relative time goes only where a date or date-time string does."""
+    if not isinstance(value, RelativeTimeValue):
+        return []
+    resolved = resolve_local(schema, api.schema_defs)
+    kind, fmt = resolved.get("type"), resolved.get("format")
+    if kind not in (None, "string") and not (isinstance(kind, list) and "string" in kind):
+        return [f"{where}: a relative_time value needs a string field (this one is {kind})"]
+    if fmt == "date" and not value.date_only:
+        return [f"{where}: the field is a date; set date_only to true"]
+    if fmt not in (None, "date", "date-time"):
+        return [f"{where}: a relative_time value needs a date or date-time field (format is {fmt})"]
+    return []
 
 
 def _check_literal(value: Any, schema: Mapping[str, Any], api: Api, where: str) -> list[str]:

@@ -124,8 +124,27 @@ class UniqueValue(_Model):
     name: str = Field(pattern=IDENT_PATTERN)
 
 
+_TEN_YEARS_S = 10 * 366 * 24 * 3600
+
+
+class RelativeTimeValue(_Model):
+    """An instant relative to when the test runs ("26 hours from now"), for rules about lead times and
+    cut-offs (book at least 2 hours ahead, cancel up to 24 hours before the start) that fixed dates
+    cannot exercise."""
+
+    kind: Literal["relative_time"] = "relative_time"
+    seconds: int = Field(
+        ge=-_TEN_YEARS_S,
+        le=_TEN_YEARS_S,
+        description="offset from the moment the request is built, in seconds (negative: in the past)",
+    )
+    date_only: bool = Field(
+        default=False, description="send the calendar date (YYYY-MM-DD) instead of a date-time"
+    )
+
+
 Value = Annotated[
-    LiteralValue | CapturedValue | RequestValue | SynthesizedValue | UniqueValue,
+    LiteralValue | CapturedValue | RequestValue | SynthesizedValue | UniqueValue | RelativeTimeValue,
     Field(discriminator="kind"),
 ]
 

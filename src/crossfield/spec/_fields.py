@@ -131,6 +131,42 @@ def schema_type(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> tuple[str
 
 _NUMERIC = (int, float)
 
+_CONSTRAINTS = (
+    "enum",
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "default",
+    "examples",
+)
+
+
+def _with_wrapped(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`{"allOf": [{"$ref": "#/.../Money"}], "readOnly": true}` is how OpenAPI 3.0 adds a keyword to a
+    referenced schema: the field is a `Money`, so its pattern, enum and bounds apply. Constraints the
+    schema states itself win; those of the `allOf` members fill the rest."""
+    subs = schema.get("allOf")
+    if not isinstance(subs, list) or "properties" in schema:
+        return schema
+    merged: dict[str, Any] | None = None
+    for sub in subs:
+        if not isinstance(sub, Mapping):
+            continue
+        member = _with_wrapped(resolve_local(sub, defs), defs)
+        for key in _CONSTRAINTS:
+            if key in member and key not in schema and (merged is None or key not in merged):
+                if merged is None:
+                    merged = dict(schema)
+                merged[key] = member[key]
+    return merged if merged is not None else schema
+
 
 class FieldFactory:
     """Builds `Field`s for one API, remembering what each schema object contributes.
@@ -241,7 +277,7 @@ class _Info:
     )
 
     def __init__(self, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> None:
-        resolved = resolve_local(schema, defs)
+        resolved = _with_wrapped(resolve_local(schema, defs), defs)
         t, nullable = schema_type(resolved, defs)
         enum = resolved.get("enum")
         examples = resolved.get("examples")

@@ -21,6 +21,7 @@ from crossfield.judgment.heuristic._scenario import (
     LiteralValue,
     _article,
     candidate,
+    obj_capture,
     stale_in_past,
     state_field,
 )
@@ -98,7 +99,119 @@ def rules(ctx: Context) -> list[Candidate]:
             made = _change(ctx, res, op, verb)
             if made is not None:
                 out.append(made)
+    for res in ctx.analysis.iter_resources():
+        for op, verb in _item_ops(res):
+            made = _through_own_parent(ctx, res, op, verb)
+            if made is not None:
+                out.append(made)
     return out
+
+
+def _item_ops(res: Resource) -> list[tuple[Operation, str]]:
+    """The operations on one object of `res`, strongest first: delete, update, actions, read."""
+    out: list[tuple[Operation, str]] = []
+    if res.delete is not None:
+        out.append((res.delete, "delete"))
+    if res.update is not None:
+        out.append((res.update, "update"))
+    out.extend((a.op, a.verb) for a in res.actions)
+    if res.get is not None:
+        out.append((res.get, "read"))
+    return out
+
+
+def _through_own_parent(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate | None:
+    """`DELETE /reports/{mine}/expenses/{yours}`: a nested handler that checks the caller owns the parent
+    in the path must also check the child belongs to that parent. Another identity names its own parent
+    and the owner's child: refused. Then the owner reads the child (unchanged, still there) and performs
+    the same call through the right parent (positive control: the call itself is valid)."""
+    parent, param = res.parent, res.parent_param
+    if (
+        parent is None
+        or param is None
+        or parent.create is None
+        or res.create is None
+        or res.id_param is None
+        or op.parameter("path", param) is None
+        or op.parameter("path", res.id_param) is None
+        or not (owned(ctx, parent) or owned(ctx, res))
+        or stale_in_past(res, op)
+    ):
+        return None
+    if V.INVERSE_VERBS.get(verb) and any(a.verb in V.INVERSE_VERBS[verb] for a in res.actions):
+        return None  # needs a prior action first
+    b = ctx.builder
+    sc = b.scenario()
+    child = sc.ensure(res, identity=ctx.owner, fresh=True)
+    if child is None:
+        return None
+    foreign = sc.ensure(parent, identity=ctx.other, fresh=True)
+    if foreign is None:
+        return None
+    from crossfield.judgment.heuristic._scenario import Obj
+
+    crossed = Obj(
+        res, child.capture, child.step, ctx.other, {**child.path, f"path.{param}": obj_capture(foreign)}
+    )
+    changing = op is not res.get
+    partial = op is res.update
+    from crossfield.judgment.heuristic._rules_state import _update_fields
+
+    include = frozenset(_update_fields(ctx, op)) if partial else frozenset()
+    if partial and not include:
+        return None
+    if (
+        b.invoke(
+            sc,
+            op,
+            on=crossed,
+            identity=ctx.other,
+            partial=partial,
+            include=include,
+            expect=[REJECTED],
+            name=f"{_slug(verb)}_through_own_{parent.name}",
+            note=f"violation: another identity names its own {parent.name.replace('_', ' ')} and the owner's {res.name.replace('_', ' ')}",
+        )
+        is None
+    ):
+        return None
+    if res.get is not None and changing:
+        b.call(
+            sc,
+            res.get,
+            child,
+            expect=[OK],
+            name="owner_still_has_it",
+            note="the owner's object is still there",
+        )
+    if (
+        b.invoke(
+            sc,
+            op,
+            on=child,
+            partial=partial,
+            include=include,
+            expect=[OK],
+            name=f"{_slug(verb)}_as_owner",
+            note=f"positive control: the owner can `{verb}` it through its own {parent.name.replace('_', ' ')}",
+        )
+        is None
+    ):
+        return None
+    noun, parent_noun = res.name.replace("_", " "), parent.name.replace("_", " ")
+    return candidate(
+        op,
+        title=f"{op.id}: another identity cannot {verb} {_article(res.name)} through its own {parent_noun}",
+        rationale=(
+            f"Nested handlers often check that the caller owns the {parent_noun} in the path and then look the "
+            f"{noun} up by its id alone, so any caller reaches any {noun} through a {parent_noun} of its own."
+        ),
+        category=Category.AUTHORIZATION,
+        severity=Severity.CRITICAL if changing else Severity.HIGH,
+        confidence=0.7,
+        fields=[(op, f"path.{param}"), (op, f"path.{res.id_param}")],
+        steps=sc.steps,
+    )
 
 
 def _read(ctx: Context, res: Resource) -> Candidate | None:

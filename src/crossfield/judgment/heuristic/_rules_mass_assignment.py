@@ -8,6 +8,8 @@ would never choose by itself; reading it back must not show that value.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import JsonValue
 
 from crossfield.judgment.heuristic import _vocab as V
@@ -31,24 +33,34 @@ def rules(ctx: Context) -> list[Candidate]:
         op = res.update if res.singleton else res.create
         if op is None or res.get is None or op.body_schema is None:
             continue
-        rep = res.fields
-        for f in op.fields:
-            if f.location != "body" or f.path.count(".") != 1:
-                continue
-            shown = rep.get(f.name)
-            if shown is None or V.norm(f.name) in ("id", "uuid") or f.format in ("date", "date-time"):
-                continue
-            privileged = f.read_only or (
-                shown.read_only and V.norm(f.name) in {V.norm(w) for w in V.PRIVILEGED_WORDS}
-            )
-            if not privileged:
-                continue
-            value = _forged(f)
-            if value is None:
-                continue
-            made = _singleton(ctx, res, op, f, value) if res.singleton else _scenario(ctx, res, f, value)
+        forged = _forgeable(res, op)
+        if res.singleton:
+            out.extend(c for f, value in forged if (c := _singleton(ctx, res, op, f, value)) is not None)
+        elif forged:
+            made = _scenario(ctx, res, forged)
             if made is not None:
                 out.append(made)
+    return out
+
+
+def _forgeable(res: Resource, op: Operation) -> list[tuple[Field, JsonValue]]:
+    """The server-controlled fields `op`'s body lists, each with a value the server would not choose."""
+    out: list[tuple[Field, JsonValue]] = []
+    rep = res.fields
+    for f in op.fields:
+        if f.location != "body" or f.path.count(".") != 1:
+            continue
+        shown = rep.get(f.name)
+        if shown is None or V.norm(f.name) in ("id", "uuid") or f.format in ("date", "date-time"):
+            continue
+        privileged = f.read_only or (
+            shown.read_only and V.norm(f.name) in {V.norm(w) for w in V.PRIVILEGED_WORDS}
+        )
+        if not privileged:
+            continue
+        value = _forged(f)
+        if value is not None:
+            out.append((f, value))
     return out
 
 
@@ -67,41 +79,79 @@ def _forged(f: Field) -> JsonValue:
     if f.type in ("integer", "number"):
         return clip(f, 987654)
     if f.type == "string" and f.format is None:
-        return "forged-by-client"
+        return next((v for v in _FORGED_STRINGS if _allowed(f, v)), None)
     return None
 
 
-def _scenario(ctx: Context, res: Resource, f: Field, value: JsonValue) -> Candidate | None:
+_FORGED_STRINGS = ("forged-by-client", "forged", "FORGED", "1.00", "0.01", "1", "X")
+"""Values a server would not pick by itself, the first one the field's pattern and length accept."""
+
+
+def _allowed(f: Field, value: str) -> bool:
+    if f.pattern and re.search(f.pattern, value) is None:
+        return False
+    return (f.min_length or 0) <= len(value) <= (f.max_length if f.max_length is not None else len(value))
+
+
+def _scenario(ctx: Context, res: Resource, forged: list[tuple[Field, JsonValue]]) -> Candidate | None:
+    """One create sending every server-controlled field at once; reading it back shows none taken."""
     assert res.create is not None and res.get is not None
     b = ctx.builder
     sc = b.scenario()
-    sent: Value = LiteralValue(value=value)
+    sent: dict[str, Value] = {}
     me = ctx.analysis.me()
-    if (
-        me is not None
-        and me.get is not None
-        and V.norm(f.name).replace("_", "") in {o.replace("_", "") for o in V.OWNER_FIELDS}
-    ):
-        # an owner field set to a real other user: a server honouring it hands the object over
-        cap = sc.name("other_user_id")
-        who = b.call(
-            sc,
-            me.get,
-            None,
-            identity=ctx.other,
-            captures=[Capture(name=cap, pointer="/id")],
-            name="who_is_other",
-            note="the other identity's user id",
-        )
-        if who is None:
+    for f, value in forged:
+        sent[f.name] = LiteralValue(value=value)
+        if (
+            me is not None
+            and me.get is not None
+            and V.norm(f.name).replace("_", "") in {o.replace("_", "") for o in V.OWNER_FIELDS}
+        ):
+            # an owner field set to a real other user: a server honouring it hands the object over
+            cap = sc.name("other_user_id")
+            who = b.call(
+                sc,
+                me.get,
+                None,
+                identity=ctx.other,
+                captures=[Capture(name=cap, pointer="/id")],
+                name="who_is_other",
+                note="the other identity's user id",
+            )
+            if who is None:
+                return None
+            sent[f.name] = CapturedValue(name=cap)
+    names = ", ".join(f"`{n}`" for n in sent)
+    # A flag or a state the server may well choose itself (an international shipment does need customs)
+    # is compared with an object created without it: the forged value must not make a difference.
+    kinds = {f.name: f for f, _ in forged}
+    compared = [
+        n
+        for n, v in sent.items()
+        if isinstance(v, LiteralValue) and (kinds[n].enum or kinds[n].type == "boolean")
+    ]
+    controls: dict[str, CapturedValue] = {}
+    if compared:
+        plain = b.create(sc, res, identity=ctx.owner, note="a control object, created without them")
+        if plain is None:
             return None
-        sent = CapturedValue(name=cap)
-    obj = b.create(
-        sc, res, identity=ctx.owner, overrides={f.name: sent}, note=f"create while sending `{f.name}`"
-    )
+        caps = [Capture(name=sc.name(f"plain_{n}"), pointer=f"/{n}") for n in compared]
+        if (
+            b.call(sc, res.get, plain, captures=caps, name="read_control", note="what the server chooses")
+            is None
+        ):
+            return None
+        controls = {n: CapturedValue(name=c.name) for n, c in zip(compared, caps, strict=True)}
+    obj = b.create(sc, res, identity=ctx.owner, overrides=sent, note=f"create while sending {names}")
     if obj is None:
         return None
-    expect: list[Expectation] = [OK, RelationExpectation(pointer=f"/{f.name}", op="ne", against=sent)]
+    expect: list[Expectation] = [OK]
+    expect += [
+        RelationExpectation(pointer=f"/{n}", op="eq", against=controls[n])
+        if n in controls
+        else RelationExpectation(pointer=f"/{n}", op="ne", against=v)
+        for n, v in sent.items()
+    ]
     if (
         b.call(
             sc,
@@ -114,14 +164,25 @@ def _scenario(ctx: Context, res: Resource, f: Field, value: JsonValue) -> Candid
         is None
     ):
         return None
+    first = forged[0][0].name
+    if len(sent) == 1:
+        title = f"{res.create.id}: a client-sent `{first}` does not take effect"
+    else:
+        shown = ", ".join(f"`{n}`" for n in list(sent)[:3]) + (
+            f" and {len(sent) - 3} more" if len(sent) > 3 else ""
+        )
+        title = f"{res.create.id}: client-sent server-controlled fields ({shown}) do not take effect"
+    fields: list[tuple[Operation | None, str]] = []
+    for f, _ in forged:
+        fields += [(res.create, f.path), (res.get, f"response.{f.name}")]
     return candidate(
         res.create,
-        title=f"{res.create.id}: a client-sent `{f.name}` does not take effect",
-        rationale=f"`{f.name}` is controlled by the server; binding the whole request body to the object lets clients set it.",
+        title=title,
+        rationale=f"{names} are controlled by the server; binding the whole request body to the object lets clients set them.",
         category=Category.MASS_ASSIGNMENT,
         severity=Severity.HIGH,
         confidence=0.6,
-        fields=[(res.create, f.path), (res.get, f"response.{f.name}")],
+        fields=fields,
         steps=sc.steps,
     )
 

@@ -43,7 +43,7 @@ from crossfield.spec.model import Operation
 
 
 def rules(ctx: Context) -> list[Candidate]:
-    out: list[Candidate] = list(_ended_references(ctx))
+    out: list[Candidate] = [*_ended_references(ctx), *_status_moves(ctx), *_locked_by_state(ctx)]
     for res in ctx.analysis.iter_resources():
         if res.create is None or not res.actions:
             continue
@@ -189,10 +189,70 @@ def _twice(ctx: Context, res: Resource, action: Action) -> Candidate | None:
     )
 
 
+def _locked_by_state(ctx: Context) -> list[Candidate]:
+    """An operation whose description names the states it works in ("the report must be `draft` or
+    `rejected`") is refused after an action that moves the object to another state (`submit` ->
+    `submitted`), while it works on a fresh object. Final actions are `_after_terminal`'s already."""
+    out: list[Candidate] = []
+    a = ctx.analysis
+    for sf in ctx.api.interactions.state_fields:
+        if not sf.values:
+            continue
+        moves = [t for t in sf.transitions if t.via == "action" and t.likely_values]
+        for move in moves:
+            res = a.by_op.get(move.operation_id)
+            action = next((x for x in res.actions if x.op.id == move.operation_id), None) if res else None
+            if res is None or action is None or res.create is None or action.verb in V.FINAL_VERBS:
+                continue
+            if _prereq_actions(res, action.verb):
+                continue
+            targets: list[tuple[Operation, str]] = [
+                (x.op, x.verb) for x in res.actions if x is not action and x.verb not in V.INVERSE_VERBS
+            ]
+            if res.update is not None and res.update.body_schema is not None:
+                targets.append((res.update, "update"))
+            targets += [
+                (c.create, f"create {c.name}")
+                for c in a.iter_resources()
+                if c.parent is res and c.create is not None and c.create.method.lower() == "post"
+            ]
+            for op, verb in targets:
+                allowed = allowed_states(op.description, sf.values)
+                if not allowed or sf.values[0] not in allowed or set(move.likely_values) & allowed:
+                    continue
+                made = _after_terminal(ctx, res, action, op, verb, allowed=allowed)
+                if made is not None:
+                    out.append(made)
+    return out
+
+
+_ONLY_IN = re.compile(r"\b(?:must be|only|can be|while|unless|as long as)\b", re.I)
+
+
+def allowed_states(text: str, values: tuple[str, ...]) -> frozenset[str]:
+    """The state values a sentence of `text` limits an operation to ("the report must be `draft` or
+    `rejected`", "only while the loan is active")."""
+    found: set[str] = set()
+    for sentence in re.split(r"(?<=[.;:])\s+|\n\s*[*-]\s+", text):
+        if not _ONLY_IN.search(sentence):
+            continue
+        for v in values:
+            if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", sentence, re.I):
+                found.add(v)
+    return frozenset(found)
+
+
 def _after_terminal(
-    ctx: Context, res: Resource, terminal: Action, op: Operation, verb: str
+    ctx: Context,
+    res: Resource,
+    terminal: Action,
+    op: Operation,
+    verb: str,
+    *,
+    allowed: frozenset[str] = frozenset(),
 ) -> Candidate | None:
-    """After `terminal`, `op` (another action, an update, a child create) is refused."""
+    """After `terminal`, `op` (another action, an update, a child create) is refused. With `allowed`, the
+    states the spec says `op` works in, `terminal` is an action that leaves them rather than a final one."""
     if stale_in_past(res, op):
         return None
     b = ctx.builder
@@ -313,14 +373,121 @@ def _after_terminal(
     )
     if is_child or partial:
         conf -= 0.1
+    if allowed:
+        conf = 0.7 - (0.1 if is_child or partial else 0.0)
+        states = " or ".join(f"`{v}`" for v in sorted(allowed))
+        rationale = (
+            f"The spec allows `{verb}` only while the {res.name.replace('_', ' ')} is {states}; `{terminal.verb}` "
+            f"moves it out of that, and a guard forgotten on this handler lets `{verb}` change a locked object."
+        )
+    else:
+        rationale = f"`{terminal.verb}` is final; a guard that only rejects the states it expects to see lets `{verb}` revive or change a finished object."
     return candidate(
         op,
         title=f"{op.id}: `{verb}` on {_article(res.name)} after `{terminal.verb}` is refused",
-        rationale=f"`{terminal.verb}` is final; a guard that only rejects the states it expects to see lets `{verb}` revive or change a finished object.",
+        rationale=rationale,
         category=Category.STATE_TRANSITION,
         severity=Severity.HIGH,
         confidence=conf,
         fields=fields,
+        steps=sc.steps,
+    )
+
+
+def _status_moves(ctx: Context) -> list[Candidate]:
+    """Lifecycles driven by writing the state field (`PATCH {"status": "cancelled"}`) rather than by
+    action paths: once the object is in a terminal state, writing a live state must be refused."""
+    out: list[Candidate] = []
+    for sf in ctx.api.interactions.state_fields:
+        if not sf.terminal_values or not sf.values:
+            continue
+        for move in sf.transitions:
+            res = ctx.analysis.by_op.get(move.operation_id)
+            if move.via != "update" or not move.field or res is None or res.update is None:
+                continue
+            if res.update.id != move.operation_id or res.create is None or res.get is None:
+                continue
+            made = _revived_by_write(ctx, res, res.update, move.field, sf.values, sf.terminal_values)
+            if made is not None:
+                out.append(made)
+    return out
+
+
+def _revived_by_write(
+    ctx: Context, res: Resource, op: Operation, path: str, values: tuple[str, ...], terminal: tuple[str, ...]
+) -> Candidate | None:
+    name = path.split(".", 1)[1] if path.startswith("body.") else ""
+    f = op.field(path)
+    if not name or "." in name or "[" in name or f is None or not f.enum:
+        return None
+    settable = [str(v) for v in f.enum]
+    initial = values[0]
+    ends = sorted(
+        (v for v in settable if v in terminal),
+        key=lambda v: (not V.has_word(v, V.TERMINAL_STATE_WORDS), settable.index(v)),
+    )
+    live = [v for v in settable if v not in terminal and v != initial]
+    if not ends or not live or stale_in_past(res, op):
+        return None
+    end, revive = ends[0], live[0]
+    b = ctx.builder
+    sc = b.scenario()
+
+    def write(obj: Obj, value: str, expect: list[Expectation], step: str, note: str) -> bool:
+        made = b.invoke(
+            sc,
+            op,
+            on=obj,
+            partial=True,
+            overrides={name: LiteralValue(value=value)},
+            expect=expect,
+            name=step,
+            note=note,
+        )
+        return made is not None
+
+    control = _fresh(ctx, sc, res, "update")
+    if control is None or not write(
+        control,
+        revive,
+        [OK],
+        f"{revive}_control",
+        f"positive control: a new {res.name} can become `{revive}`",
+    ):
+        return None
+    target = _fresh(ctx, sc, res, "update")
+    if target is None or not write(target, end, [OK], f"set_{end}", f"bring it into the final state `{end}`"):
+        return None
+    if not write(
+        target,
+        revive,
+        [REJECTED],
+        f"{revive}_after_{end}",
+        f"violation: `{end}` is final, `{revive}` revives it",
+    ):
+        return None
+    assert res.get is not None
+    b.call(
+        sc,
+        res.get,
+        target,
+        expect=[OK, RelationExpectation(pointer=f"/{name}", op="eq", against=LiteralValue(value=end))],
+        name="read_back",
+        note=f"still `{end}`",
+    )
+    text = " ".join([ctx.api.description, op.description, *(r.description for r in op.responses)])
+    conf = 0.6 + (0.15 if re.search(r"\b(final|terminal|stays?|no longer)\b", text, re.I) else 0.0)
+    return candidate(
+        op,
+        title=f"{op.id}: {_article(res.name)} set to `{end}` cannot be set back to `{revive}`",
+        rationale=(
+            f"`{end}` is a final state; a transition check that lists the moves it forbids instead of the ones "
+            f"it allows lets a write of `{name}` revive a finished {res.name.replace('_', ' ')}."
+        ),
+        category=Category.STATE_TRANSITION,
+        severity=Severity.HIGH,
+        confidence=conf,
+        fields=[(op, path), (res.get, f"response.{name}")],
         steps=sc.steps,
     )
 

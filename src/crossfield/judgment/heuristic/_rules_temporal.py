@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crossfield.judgment.heuristic._constraints import Relation
+from crossfield.judgment.heuristic._constraints import Relation, is_temporal
 from crossfield.judgment.heuristic._scenario import (
     OK,
     REJECTED,
@@ -21,7 +21,7 @@ from crossfield.judgment.heuristic._scenario import (
     time_value,
 )
 from crossfield.judgment.models import Category, Severity
-from crossfield.spec.model import Operation
+from crossfield.spec.model import Field, Operation
 
 _OVERLAP = re.compile(
     r"overlap|double[- ]book|already (?:booked|reserved|taken)|slot|not available|conflict", re.I
@@ -45,7 +45,93 @@ def rules(ctx: Context) -> list[Candidate]:
                 overlap = _overlap(ctx, op, rel)
                 if overlap is not None:
                     out.append(overlap)
+        if role == "create" and not past_op(op):
+            made = _not_in_past(ctx, op)
+            if made is not None:
+                out.append(made)
     return out
+
+
+_FUTURE = re.compile(
+    r"\b(?:in the future|a future (?:date|time|instant)|today or later|(?:on or )?after (?:today|now)"
+    r"|later than (?:today|now)|not (?:be |lie )?in the past|cannot be in the past|(?:must|may) not (?:be|lie) in the past"
+    r"|no (?:dates? |times? )?in the past)\b",
+    re.I,
+)
+_SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
+
+
+def _future_only(op: Operation) -> list[Field]:
+    """Body dates the spec says must not lie in the past: in the field's description, or in a sentence
+    of the operation's description that names the field."""
+    out: list[Field] = []
+    sentences = _SENTENCES.split(op.description or "")
+    for f in op.fields:
+        if f.location != "body" or f.path.count(".") != 1 or f.read_only or not is_temporal(f):
+            continue
+        named = [t for t in sentences if re.search(rf"(?<![\w-]){re.escape(f.name)}(?![\w-])", t)]
+        if any(_FUTURE.search(t) for t in [f.description or "", *named]):
+            out.append(f)
+    return out
+
+
+def _not_in_past(ctx: Context, op: Operation) -> Candidate | None:
+    """A date the spec requires to be in the future, sent in the past (with its partner of an interval,
+    so the pair stays ordered), is refused; the same request with future dates succeeds."""
+    fields = _future_only(op)
+    if not fields:
+        return None
+    f = fields[0]
+    partners = [
+        (r, op.field(f"body.{n}"))
+        for r in ctx.analysis.relations(op)
+        if r.kind == "temporal" and r.location == "body" and f.name in r.fields
+        for n in r.fields
+    ]
+    past = {f.name: LiteralValue(value=time_value(f, _role(f.name, partners), past=True))}
+    for _, g in partners:
+        if g is not None and g.name != f.name:
+            past[g.name] = LiteralValue(value=time_value(g, _role(g.name, partners), past=True))
+    b = ctx.builder
+    sc = b.scenario()
+    if (
+        b.invoke(
+            sc,
+            op,
+            overrides=past,
+            expect=[REJECTED],
+            name="in_the_past",
+            note=f"violation: `{f.name}` lies in the past",
+        )
+        is None
+        or b.invoke(
+            sc,
+            op,
+            expect=[OK],
+            name="in_the_future",
+            note="positive control: the same request with future dates",
+        )
+        is None
+    ):
+        return None
+    return candidate(
+        op,
+        title=f"{op.id}: `{f.name}` in the past is rejected",
+        rationale=f"The spec requires `{f.name}` not to lie in the past; a check that only orders the request's own dates, or compares with a date the client sends, lets back-dated objects through.",
+        category=Category.TEMPORAL_ORDERING,
+        severity=Severity.MEDIUM,
+        confidence=0.7,
+        fields=[(op, f.path), *((op, g.path) for _, g in partners if g is not None and g.name != f.name)],
+        steps=sc.steps,
+    )
+
+
+def _role(name: str, partners: list[tuple[Relation, Field | None]]) -> str:
+    """`start` or `end` in the interval `name` belongs to (a lone date is a start)."""
+    for r, _ in partners:
+        if r.fields and r.fields[-1] == name:
+            return "end"
+    return "start"
 
 
 def _create(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:

@@ -284,7 +284,8 @@ class Builder:
         if op is None or pointer is None or depth > 6:
             return None
         mark = len(sc.steps)
-        path = self.path_params(sc, op, identity=identity, depth=depth)
+        given = {k: v for k, v in (params or {}).items() if k.startswith("path.")}
+        path = self.path_params(sc, op, identity=identity, depth=depth, known=given)
         if path is None:
             del sc.steps[mark:]
             return None
@@ -325,9 +326,17 @@ class Builder:
         sc.objects[capture] = made
         return made
 
-    def existing(self, sc: Scenario, resource: Resource, *, identity: str, depth: int = 0) -> Obj | None:
+    def existing(
+        self,
+        sc: Scenario,
+        resource: Resource,
+        *,
+        identity: str,
+        depth: int = 0,
+        known: Mapping[str, Value] | None = None,
+    ) -> Obj | None:
         """An object of a resource clients cannot create (a catalog: events on sale, seats of an event):
-        list it and keep the first item's id."""
+        list it and keep the first item's id. `known` path parameters name the parent to list under."""
         op = resource.list_op
         if op is None or depth > 6:
             return None
@@ -335,7 +344,7 @@ class Builder:
         if pointer is None:
             return None
         mark = len(sc.steps)
-        path = self.path_params(sc, op, identity=identity, depth=depth)
+        path = self.path_params(sc, op, identity=identity, depth=depth, known=known)
         if path is None:
             del sc.steps[mark:]
             return None
@@ -620,7 +629,7 @@ class Builder:
         for name in sorted(selected):
             f = op.field(f"body.{name}")
             stem = _ids_stem(name) if f is not None and f.type == "array" else None
-            if stem is None or name in overrides or any(k.startswith(f"{name}.") for k in out):
+            if stem is None or name in overrides or any(k.startswith(f"{name}.") for k in [*out, *overrides]):
                 continue
             target = self.a.resource_for_name(stem) or self.a.catalog_for_name(stem)
             if target is None or target.create is op:
@@ -728,7 +737,7 @@ class Builder:
                     here is not None
                     and here.create is op
                     and sc.created.get(here.key, 0) > 1
-                    and state_field(target) is not None
+                    and (state_field(target) is not None or self._one_to_one(target, here))
                 )
                 if obj is None:
                     obj = sc.ensure(target, identity=identity, depth=depth + 1, fresh=other or again)
@@ -754,6 +763,17 @@ class Builder:
             v = clip(f, _ROLE_DEFAULT[role])
             return LiteralValue(value=v) if v is not None else None
         return None
+
+    def _one_to_one(self, target: Resource, user: Resource) -> bool:
+        """Whether `target`'s representation names the single `user` object made from it (a quote's
+        `shipment_id`): such an object is used up by the first create that refers to it."""
+        for name, f in target.fields.items():
+            if "." in name or "[" in name or f.type == "array":
+                continue
+            stem = self.a.reference_stem(f)
+            if stem is not None and stem != name and self.a.resource_for_name(stem) is user:
+                return True
+        return False
 
     # ---- calling operations on objects -------------------------------------------------------------
 
@@ -782,6 +802,9 @@ class Builder:
         the step's captures)."""
         who = identity or (on.identity if on else self.owner)
         owner_identity = on.identity if on else who
+        res = self.a.by_op.get(op.id)
+        if on is not None and res is not None and res.create is op:  # a child made under `on`
+            overrides = {**self._within_parent(sc, res, on.path), **(overrides or {})}
         body = self.body(
             sc,
             op,
@@ -795,7 +818,6 @@ class Builder:
         if body is False:
             return None
         captures: list[Capture] = []
-        res = self.a.by_op.get(op.id)
         if capture_id and res is not None and res.create is op and res.id_pointer:
             captures.append(Capture(name=sc.name(f"{res.name}_id"), pointer=res.id_pointer))
         return self.call(

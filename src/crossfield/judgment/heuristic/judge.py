@@ -26,6 +26,7 @@ from crossfield.judgment.heuristic import (
     _rules_inter_parameter,
     _rules_mass_assignment,
     _rules_pagination,
+    _rules_parentage,
     _rules_rate_limit,
     _rules_state,
     _rules_temporal,
@@ -49,6 +50,7 @@ RULESET_VERSION = "heuristic-v1"
 RULE_FAMILIES: Mapping[str, Rule] = {
     "inter_parameter": _rules_inter_parameter.rules,
     "consistency": _rules_consistency.rules,
+    "parentage": _rules_parentage.rules,
     "temporal": _rules_temporal.rules,
     "state": _rules_state.rules,
     "arithmetic": _rules_arithmetic.rules,
@@ -239,19 +241,27 @@ def select(
     candidates: Sequence[Candidate], *, per_operation: int, limit: int, min_score: float = 0.0
 ) -> list[HypothesisDraft]:
     """Rank by score (severity x confidence), drop duplicates (same category and fields), keep at most
-    `per_operation` per operation and `limit` overall. Stable: ties break on category, operation, title."""
-    ranked = sorted(candidates, key=_key)
-    per_op: dict[str, int] = {}
+    `per_operation` per operation and `limit` overall. An operation's slots go first to the best claim
+    of each category, then to the next best of any: three variants of one idempotency claim must not
+    crowd out the only temporal one. Stable: ties break on category, operation, title."""
+    ranked = [c for c in sorted(candidates, key=_key) if c.draft.score >= min_score]
+    unique: list[Candidate] = []
     seen: set[tuple[str, frozenset[tuple[str, str]]]] = set()
-    out: list[HypothesisDraft] = []
     for c in ranked:
-        if c.draft.score < min_score or c.draft.field_key in seen:
-            continue
-        if per_op.get(c.operation, 0) >= per_operation:
-            continue
-        seen.add(c.draft.field_key)
-        per_op[c.operation] = per_op.get(c.operation, 0) + 1
-        out.append(c.draft)
-        if len(out) >= limit:
-            break
-    return out
+        if c.draft.field_key not in seen:
+            seen.add(c.draft.field_key)
+            unique.append(c)
+    firsts: set[int] = set()
+    kinds: set[tuple[str, str]] = set()
+    for i, c in enumerate(unique):
+        if (c.operation, c.draft.category) not in kinds:
+            kinds.add((c.operation, c.draft.category))
+            firsts.add(i)
+    per_op: dict[str, int] = {}
+    kept: set[int] = set()
+    for i in [*sorted(firsts), *(i for i in range(len(unique)) if i not in firsts)]:
+        op = unique[i].operation
+        if per_op.get(op, 0) < per_operation:
+            per_op[op] = per_op.get(op, 0) + 1
+            kept.add(i)
+    return [unique[i].draft for i in sorted(kept)][:limit]
