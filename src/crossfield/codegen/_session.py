@@ -230,10 +230,14 @@ class ApiSession:
 
     @staticmethod
     def now(seconds: int = 0, *, date_only: bool = False) -> str:
-        """The instant `seconds` from now (UTC, `2026-11-22T10:00:00Z`), or its date with `date_only`:
-        lead times and cut-offs are relative to when the request is sent, not to a fixed date."""
+        """The instant `seconds` from now, rounded up to the next whole hour (UTC, `2026-11-22T10:00:00Z`),
+        or its date with `date_only`: lead times and cut-offs are relative to when the request is sent,
+        not to a fixed date, and whole hours fit the slots of APIs that book on a grid."""
         at = datetime.now(UTC) + timedelta(seconds=seconds)
-        return at.date().isoformat() if date_only else at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if date_only:
+            return at.date().isoformat()
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        return (hour if hour == at else hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # ---- mechanics --------------------------------------------------------------------------------
 

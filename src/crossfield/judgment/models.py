@@ -128,9 +128,9 @@ _TEN_YEARS_S = 10 * 366 * 24 * 3600
 
 
 class RelativeTimeValue(_Model):
-    """An instant relative to when the test runs ("26 hours from now"), for rules about lead times and
-    cut-offs (book at least 2 hours ahead, cancel up to 24 hours before the start) that fixed dates
-    cannot exercise."""
+    """An instant relative to when the test runs ("26 hours from now", rounded up to the next whole hour
+    so that slot-based APIs accept it), for rules about lead times and cut-offs (book at least 2 hours
+    ahead, cancel up to 24 hours before the start) that fixed dates cannot exercise."""
 
     kind: Literal["relative_time"] = "relative_time"
     seconds: int = Field(
