@@ -1,5 +1,5 @@
 """Checks for the benchmark targets under ``datasets/targets`` and the held-out targets under
-``datasets/holdout`` and ``datasets/unseen``.
+``datasets/holdout``, ``datasets/unseen`` and ``datasets/blind``.
 
 For every target directory this verifies the static files (``openapi.yaml``, ``bugs.yaml``,
 ``crossfield.toml``) and proves the seeded bugs with behavioural probes (``probes.py``):
@@ -56,6 +56,7 @@ Probe = Callable[[TestClient], None]
 
 HOLDOUT_DIR = REPO_ROOT / "datasets" / "holdout"
 UNSEEN_DIR = REPO_ROOT / "datasets" / "unseen"
+BLIND_DIR = REPO_ROOT / "datasets" / "blind"
 
 
 def _discover_targets(root: Path = TARGETS_DIR) -> list[str]:
@@ -70,11 +71,14 @@ BENCHMARK_TARGETS = _discover_targets(TARGETS_DIR)
 HOLDOUT_TARGETS = _discover_targets(HOLDOUT_DIR)
 # Unseen targets were written without reading the judge; they are held out in the same way.
 UNSEEN_TARGETS = _discover_targets(UNSEEN_DIR)
-TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS]
+# Blind targets were written without reading the judge either; they are held out in the same way.
+BLIND_TARGETS = _discover_targets(BLIND_DIR)
+TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS]
 TARGET_DIRS = {
     **{name: TARGETS_DIR / name for name in BENCHMARK_TARGETS},
     **{name: HOLDOUT_DIR / name for name in HOLDOUT_TARGETS},
     **{name: UNSEEN_DIR / name for name in UNSEEN_TARGETS},
+    **{name: BLIND_DIR / name for name in BLIND_TARGETS},
 }
 
 
@@ -370,9 +374,9 @@ def test_targets_discovered() -> None:
     )
     clashes = set(BENCHMARK_TARGETS) & set(HOLDOUT_TARGETS)
     assert not clashes, f"held-out targets must not reuse benchmark target names: {sorted(clashes)}"
-    names = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS]
+    names = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS]
     reused = sorted({name for name in names if names.count(name) > 1})
-    assert not reused, f"target names must be unique across benchmark, holdout and unseen: {reused}"
+    assert not reused, f"target names must be unique across benchmark, holdout, unseen and blind: {reused}"
 
 
 @pytest.mark.parametrize("target", TARGETS)
