@@ -803,6 +803,12 @@ class Builder:
         who = identity or (on.identity if on else self.owner)
         owner_identity = on.identity if on else who
         res = self.a.by_op.get(op.id)
+        if on is None and res is not None and res.create is op and op.parameters_in("path"):
+            # the parent first, so the body can fit it (a child's dates inside the parent's window)
+            path = self.path_params(sc, op, identity=who)
+            if path is None:
+                return None
+            on = Obj(res, "", "", who, path)
         if on is not None and res is not None and res.create is op:  # a child made under `on`
             overrides = {**self._within_parent(sc, res, on.path), **(overrides or {})}
         body = self.body(

@@ -31,6 +31,7 @@ from crossfield.judgment.heuristic import (
     _rules_rate_limit,
     _rules_state,
     _rules_temporal,
+    _rules_thresholds,
 )
 from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._analysis import Analysis, analyze
@@ -50,6 +51,7 @@ RULESET_VERSION = "heuristic-v1"
 
 RULE_FAMILIES: Mapping[str, Rule] = {
     "inter_parameter": _rules_inter_parameter.rules,
+    "thresholds": _rules_thresholds.rules,
     "consistency": _rules_consistency.rules,
     "parentage": _rules_parentage.rules,
     "temporal": _rules_temporal.rules,
