@@ -150,3 +150,70 @@ def test_the_generated_conftest_orders_the_collection(tmp_path: Path) -> None:
     tree = ast.parse(CONFTEST)
     hooks = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert "quota_tests_last(items)" in ast.unparse(hooks["pytest_collection_modifyitems"])
+
+
+def test_now_at_a_time_of_day_on_a_weekday() -> None:
+    for days in range(7):
+        sent = datetime.strptime(
+            ApiSession.now(days * 86400, at="10:30", weekday=True), "%Y-%m-%dT%H:%M:%SZ"
+        ).replace(tzinfo=UTC)
+        asked = (datetime.now(UTC) + timedelta(days=days)).date()
+        assert (sent.hour, sent.minute) == (10, 30)
+        assert sent.weekday() < 5
+        # a weekday stays; a weekend day moves to the Monday after it
+        assert sent.date() == asked or (asked.weekday() >= 5 and sent.date() - asked <= timedelta(days=2))
+
+
+def test_a_time_of_day_compiles_into_the_call(api: Api) -> None:
+    value = RelativeTimeValue(seconds=7 * 86400, at="14:00", weekday=True)
+    draft = _draft({"starts_at": value})
+    assert grounding_problems(draft, api) == []
+    code = TestWriter(api).function(Hypothesis(**draft.model_dump()), "test_book")
+    assert "api.now(604800, at='14:00', weekday=True)" in {
+        ast.unparse(n) for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call)
+    }
+
+
+def test_a_synthesized_body_starts_from_the_specs_valid_example(tmp_path: Path) -> None:
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(
+        """
+openapi: 3.0.3
+info: {title: Clinic, version: "1"}
+paths:
+  /visits:
+    post:
+      operationId: bookVisit
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [id, starts_at, reason]
+              properties:
+                id: {type: string, readOnly: true}
+                starts_at: {type: string, format: date-time}
+                reason: {type: string}
+                minutes: {type: integer}
+            example: {starts_at: '2030-01-07T10:00:00Z', reason: checkup, minutes: 45}
+      responses:
+        "201": {description: booked}
+"""
+    )
+    example_api = load_spec(spec, cache=False)
+    assert example_api.operation("bookVisit").body_examples
+    draft = _draft({"starts_at": RelativeTimeValue(seconds=86400)})
+    draft.fields[1] = FieldRef(operation="bookVisit", path="body.reason")
+    code = TestWriter(example_api).function(Hypothesis(**draft.model_dump()), "test_book")
+    assert '"minutes": 45' in code and '"reason": "checkup"' in code
+    assert "2030-01-07" not in code, "an override replaces the example's value"
+
+
+def test_a_setup_step_is_compiled_with_setup_true(api: Api) -> None:
+    draft = _draft({"starts_at": RelativeTimeValue(seconds=86400)})
+    draft.steps[0] = draft.steps[0].model_copy(update={"setup": True})
+    code = TestWriter(api).function(Hypothesis(**draft.model_dump()), "test_book")
+    assert "setup=True" in code
+    plain = TestWriter(api).function(Hypothesis(**_draft({}).model_dump()), "test_plain")
+    assert "setup" not in plain

@@ -609,3 +609,19 @@ def test_a_throttled_step_skips_the_test_instead_of_failing_the_claim() -> None:
     assert api.call("POST", "/things", step="burst", json={}, expect=429).status == 429
     with pytest.raises(CrossfieldFailure):
         session(lambda r: json_response(409, {})).call("POST", "/things", step="s", json={}, expect="2xx")
+
+
+def test_a_refused_setup_step_skips_the_test_but_a_claim_step_fails() -> None:
+    api = session(lambda r: json_response(422, {"message": "no equipment string"}))
+    with pytest.raises(
+        pytest.skip.Exception, match=r"setup step 'create_rental' was refused: .*422.*no equipment"
+    ):
+        api.call("POST", "/things", step="create_rental", json={"a": 1}, expect="2xx", setup=True)
+    with pytest.raises(CrossfieldFailure, match="expected status 2xx"):
+        api.call("POST", "/things", step="first_request", json={"a": 1}, expect="2xx")
+
+
+def test_a_setup_step_answering_5xx_still_fails() -> None:
+    api = session(lambda r: json_response(500, {"message": "boom"}))
+    with pytest.raises(CrossfieldFailure, match="no server error"):
+        api.call("POST", "/things", step="create_rental", json={"a": 1}, expect="2xx", setup=True)

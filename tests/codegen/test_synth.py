@@ -483,3 +483,16 @@ def test_patterns_really_match() -> None:
     for pattern in PATTERNS:
         value = synthesize({"type": "string", "pattern": pattern})
         assert re.search(pattern, value), (pattern, value)
+
+
+def test_a_request_need_not_send_required_read_only_properties() -> None:
+    schema = {
+        "type": "object",
+        "required": ["id", "title"],
+        "properties": {"id": {"type": "string", "readOnly": True}, "title": {"type": "string"}},
+    }
+    synth = Synthesizer()
+    assert synth.is_valid_request({"title": "x"}, schema)
+    assert not synth.is_valid({"title": "x"}, schema)
+    assert not synth.is_valid_request({}, schema), "a writable required property is still required"
+    assert not synth.is_valid_request({"title": 3}, schema)

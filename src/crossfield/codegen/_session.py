@@ -100,17 +100,20 @@ class ApiSession:
         form: Mapping[str, Any] | None = None,
         multipart: Mapping[str, Any] | None = None,
         expect: StatusSpec = None,
+        setup: bool = False,
     ) -> Response:
         """Send one request as `identity` and return the checked response.
 
         `expect` is the status the step claims (`"2xx"`, `409`, `[409, 422]`). It is checked right after
-        the universal 5xx check and before schema conformance, so a failure names the claim first."""
+        the universal 5xx check and before schema conformance, so a failure names the claim first.
+        A `setup` step only prepares the claim (a prerequisite object): when the server refuses it with a
+        4xx, the claim cannot be evaluated and the test is skipped with the server's answer."""
         __tracebackhide__ = True
         sent, request = self._prepare(
             method, template, identity, path, query, headers, cookies, json, form, multipart
         )
         response = self._send(step, sent, request)
-        self._vet(response, expect)
+        self._vet(response, expect, setup=setup)
         return response
 
     def repeat(self, times: int, method: str, template: str, /, **request: Any) -> Group:
@@ -229,15 +232,25 @@ class ApiSession:
             return value
 
     @staticmethod
-    def now(seconds: int = 0, *, date_only: bool = False) -> str:
+    def now(
+        seconds: int = 0, *, date_only: bool = False, at: str | None = None, weekday: bool = False
+    ) -> str:
         """The instant `seconds` from now, rounded up to the next whole hour (UTC, `2026-11-22T10:00:00Z`),
         or its date with `date_only`: lead times and cut-offs are relative to when the request is sent,
-        not to a fixed date, and whole hours fit the slots of APIs that book on a grid."""
-        at = datetime.now(UTC) + timedelta(seconds=seconds)
+        not to a fixed date, and whole hours fit the slots of APIs that book on a grid. `at` ("10:00")
+        takes that time of day on the day `seconds` from now; `weekday` moves a weekend day to Monday
+        (office hours, business days)."""
+        moment = datetime.now(UTC) + timedelta(seconds=seconds)
+        if weekday and moment.weekday() >= 5:
+            moment += timedelta(days=7 - moment.weekday())
         if date_only:
-            return at.date().isoformat()
-        hour = at.replace(minute=0, second=0, microsecond=0)
-        return (hour if hour == at else hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return moment.date().isoformat()
+        if at is not None:
+            hours, minutes = (int(part) for part in at.split(":"))
+            moment = moment.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+            return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        return (hour if hour == moment else hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     # ---- mechanics --------------------------------------------------------------------------------
 
@@ -411,7 +424,9 @@ class ApiSession:
         for response in group.responses:
             self._vet(response, None)
 
-    def _vet(self, response: Response, expect: StatusSpec, *, drift: bool = True) -> None:
+    def _vet(
+        self, response: Response, expect: StatusSpec, *, drift: bool = True, setup: bool = False
+    ) -> None:
         """What holds for every response: never a 5xx, then the step's claimed status, then a body that
         matches the spec for its status."""
         __tracebackhide__ = True
@@ -429,6 +444,12 @@ class ApiSession:
                     + (f", Retry-After {retry}" if retry else "")
                     + "): the claim could not be evaluated. Raise the limit for the test identities, "
                     "or run fewer tests against this server at once, and run again."
+                )
+            if setup and 400 <= response.status < 500 and not status_allowed(response.status, allowed):
+                pytest.skip(
+                    f"setup step {response.step!r} was refused: {response.describe()} returned "
+                    f"{response.status} ({response.body_excerpt()}). The claim could not be evaluated; "
+                    "rewrite the hypothesis so this prerequisite is a request the server accepts."
                 )
             response.expect_status(*allowed)
         if self.spec is None or not drift:

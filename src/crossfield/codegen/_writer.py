@@ -10,6 +10,7 @@ or `_names` (sanitized identifiers).
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -126,6 +127,8 @@ class TestWriter:
         statuses = [e for e in step.expect if isinstance(e, StatusExpectation)]
         if statuses:  # the first status claim is checked by the call itself, before schema conformance
             kwargs.append(("expect", _status_kwarg(statuses[0].band, statuses[0].codes)))
+        if step.setup and func == "api.call":
+            kwargs.append(("setup", True))
         others = [e for e in step.expect if not isinstance(e, StatusExpectation)]
         needed = bool(others or statuses[1:] or step.captures) or step.id in scope.needed_steps
         var = scope.namer.name("step", step.id, fallback="step") if needed else ""
@@ -221,10 +224,14 @@ class TestWriter:
             return None
         if body.mode == "literal":
             base: Any = body.value
+        elif schema is None:
+            base = {}
         else:
-            base = (
-                self.synth.value(schema, include_optional=body.include_optional) if schema is not None else {}
-            )
+            base = self._example(op, schema) if not body.include_optional else None
+            if base is None:
+                base = self.synth.value(schema, include_optional=body.include_optional)
+            else:
+                _trim_example_lists(base, body.overrides)
         overrides = {}
         for path, value in body.overrides.items():
             found = op.field(body_field_path(path))
@@ -235,6 +242,15 @@ class TestWriter:
             media, "json"
         )
         return kind, value
+
+    def _example(self, op: Operation, schema: Mapping[str, Any]) -> Any:
+        """The spec's first request example that is valid for the body schema (a copy), else None: a
+        vendor's example carries what schemas leave to prose (a price of at least 100, a country that
+        exists), which synthesized values cannot know."""
+        for example in op.body_examples:
+            if isinstance(example, dict) and self.synth.is_valid_request(example, schema):
+                return copy.deepcopy(example)
+        return None
 
     # ---- values and expectations ------------------------------------------------------------------
 
@@ -256,7 +272,11 @@ class TestWriter:
         if isinstance(value, SynthesizedValue):
             return self.synth.value(schema) if schema is not None else "value"
         if isinstance(value, RelativeTimeValue):
-            kwargs = [("date_only", True)] if value.date_only else []
+            kwargs: list[tuple[str, Any]] = [("date_only", True)] if value.date_only else []
+            if value.at is not None:
+                kwargs.append(("at", value.at))
+            if value.weekday:
+                kwargs.append(("weekday", True))
             return Code(render_call("api.now", [value.seconds], kwargs, indent=4))
         raise TypeError(f"unknown value kind {type(value).__name__}")
 
@@ -436,3 +456,18 @@ def _exhausts_quota(hyp: Hypothesis) -> bool:
             if isinstance(e, StatusExpectation | GroupExpectation) and 429 in e.codes:
                 return True
     return False
+
+
+def _trim_example_lists(base: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """A list of the example that a hypothesis fills by index (`seatIds.0`, `lines.0.sku`) keeps only the
+    elements the hypothesis sets: the example's other elements name objects of the vendor's example
+    (seats someone else holds, products that do not exist), not of the scenario."""
+    used: dict[str, int] = {}
+    for path in overrides:
+        parts = path.split(".")
+        if len(parts) >= 2 and parts[1].isdigit():
+            used[parts[0]] = max(used.get(parts[0], 0), int(parts[1]) + 1)
+    for name, keep in used.items():
+        value = base.get(name)
+        if isinstance(value, list):
+            del value[keep:]

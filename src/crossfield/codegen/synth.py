@@ -117,6 +117,28 @@ class Synthesizer:
         except Exception:  # an invalid, unresolvable or exotic schema: treat the value as unproven
             return False
 
+    def is_valid_request(self, value: JSON, schema: Mapping[str, JSON] | bool) -> bool:
+        """`is_valid` for a request: a required property marked `readOnly` (a shared request/response
+        schema's `id`) need not be sent."""
+        try:
+            errors = list(self._validator(schema).iter_errors(value))
+        except Exception:  # as in is_valid
+            return False
+        for error in errors:
+            if error.validator != "required" or not isinstance(error.schema, Mapping):
+                return False
+            props = error.schema.get("properties")
+            missing = [
+                n
+                for n in error.validator_value
+                if isinstance(error.instance, dict) and n not in error.instance
+            ]
+            for name in missing:
+                sub = props.get(name) if isinstance(props, Mapping) else None
+                if not isinstance(sub, Mapping) or not self._read_only(sub):
+                    return False
+        return True
+
     def resolve(self, schema: Mapping[str, JSON] | bool) -> Mapping[str, JSON] | bool:
         """Follow `$ref` chains (with sibling keywords merged in)."""
         seen = 0

@@ -57,6 +57,7 @@ def target_table(result: TargetResult) -> Table:
     table.caption = (
         f"detected {_rate(s.detected, s.bugs)} · schemathesis {_rate(s.baseline_detected, s.bugs)} · "
         f"false alarms {s.false_alarms} (schemathesis {_or_dash(s.baseline_false_alarms)}) · "
+        f"not evaluated {s.unjudged} · "
         f"hypotheses {h.emitted} emitted / {h.grounded} grounded / {h.compiled} compiled · {h.tests} tests · "
         f"{s.timing.total_s:.1f}s"
     )
@@ -107,6 +108,7 @@ def overall_table(report: BenchReport) -> Table:
         ("schemathesis", "right"),
         ("false alarms", "right"),
         ("st false alarms", "right"),
+        ("not evaluated", "right"),
         ("hyps e/g/c", "right"),
         ("tests", "right"),
         ("tests/det. bug", "right"),
@@ -132,6 +134,7 @@ def _score_cells(name: str, s: Scores) -> list[str]:
         _rate(s.baseline_detected, s.bugs),
         str(s.false_alarms),
         _or_dash(s.baseline_false_alarms),
+        str(s.unjudged),
         f"{h.emitted}/{h.grounded}/{h.compiled}",
         str(h.tests),
         f"{s.tests_per_detected_bug:.1f}",

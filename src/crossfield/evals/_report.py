@@ -183,6 +183,10 @@ class Scores(_Model):
     bugs: int = 0
     detected: int = 0
     false_alarms: int = 0
+    unjudged: int = Field(
+        default=0,
+        description="tests skipped on the correct app: a prerequisite refused or throttled, the claim not evaluated",
+    )
     by_cross_field: dict[str, Split] = Field(
         default_factory=dict, description="'cross_field' and 'single_field' -> total/detected"
     )
@@ -240,6 +244,7 @@ def merge_scores(parts: list[Scores]) -> Scores:
         total.bugs += s.bugs
         total.detected += s.detected
         total.false_alarms += s.false_alarms
+        total.unjudged += s.unjudged
         total.detecting_tests += s.detecting_tests
         for key, split in s.by_cross_field.items():
             _add_split(total.by_cross_field, key, split)

@@ -95,6 +95,7 @@ def score_suites(
         bugs=len(bugs),
         detected=sum(r.detected for r in results),
         false_alarms=len(false_alarms),
+        unjudged=sum(o.outcome == "skipped" for o in correct.values()),
         detecting_tests=sum(len(r.detected_by) for r in results),
     )
     for r in results:

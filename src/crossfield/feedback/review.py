@@ -66,7 +66,8 @@ def describe_value(value: BaseModel | None) -> str:
     if isinstance(value, UniqueValue):
         return f"«unique {value.name}»"
     if isinstance(value, RelativeTimeValue):
-        return f"«now{value.seconds:+d}s{' (date)' if value.date_only else ''}»"
+        at = f" at {value.at}" if value.at else ""
+        return f"«now{value.seconds:+d}s{at}{' (date)' if value.date_only else ''}»"
     return "—"
 
 

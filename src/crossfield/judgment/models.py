@@ -141,6 +141,12 @@ class RelativeTimeValue(_Model):
     date_only: bool = Field(
         default=False, description="send the calendar date (YYYY-MM-DD) instead of a date-time"
     )
+    at: str | None = Field(
+        default=None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="time of day (HH:MM, UTC) on the day `seconds` from now; `seconds` then only picks the day",
+    )
+    weekday: bool = Field(default=False, description="move a Saturday or Sunday on to the next Monday")
 
 
 Value = Annotated[
@@ -333,6 +339,13 @@ class Step(_Model):
     concurrent: int = Field(default=1, ge=1, le=50, description="call this many times at once")
     paginate: Pagination | None = None
     expect: list[Expectation] = Field(default_factory=list)
+    setup: bool = Field(
+        default=False,
+        description=(
+            "a prerequisite, not evidence for the claim: when the server refuses it (4xx), the test is "
+            "skipped as not evaluated instead of failing"
+        ),
+    )
     note: str = Field(
         default="",
         description="why this step is here, e.g. 'positive control: same call without the violation'",

@@ -222,6 +222,7 @@ def _operation(
         for media in media_types:
             body[media] = form_schema
         body_pointer = where.pointer + "/parameters"
+    body_examples: tuple[Any, ...] = ()
     if dialect != "2.0" and raw.get("requestBody") is not None:
         rb, rb_where = resolver.deref(raw["requestBody"], Location(where.uri, where.pointer + "/requestBody"))
         if isinstance(rb, Mapping):
@@ -235,6 +236,9 @@ def _operation(
             chosen = _pick_body_media(body)
             if chosen is not None:
                 body_pointer = rb_where.pointer + f"/content/{escape_token(chosen)}/schema"
+                media_obj = (rb.get("content") or {}).get(chosen)
+                if isinstance(media_obj, Mapping):
+                    body_examples = _media_examples(media_obj, resolver, rb_where)
     responses = _responses(raw, resolver, converter, where, dialect, doc)
     security = _security(raw.get("security"))
     op = Operation(
@@ -251,8 +255,26 @@ def _operation(
         security=security if security is not None else global_security,
         deprecated=bool(raw.get("deprecated")),
         pointer=where.pointer,
+        body_examples=body_examples,
     )
     return _with_fields(op, factory, body_pointer, dialect, form_pointers)
+
+
+def _media_examples(media: Mapping[str, Any], resolver: Any, where: Location) -> tuple[Any, ...]:
+    """A media type's `example`, then the `value` of each of its `examples` (following `$ref`s)."""
+    out: list[Any] = []
+    if "example" in media:
+        out.append(media["example"])
+    named = media.get("examples")
+    if isinstance(named, Mapping):
+        for key, entry in named.items():
+            try:
+                found, _ = resolver.deref(entry, Location(where.uri, f"{where.pointer}/examples/{key}"))
+            except SpecError:  # an unresolvable example is only a missing hint
+                continue
+            if isinstance(found, Mapping) and "value" in found:
+                out.append(found["value"])
+    return tuple(out[:5])
 
 
 def _with_fields(

@@ -319,6 +319,9 @@ class Operation:
     deprecated: bool = False
     fields: tuple[Field, ...] = ()
     pointer: str = ""
+    body_examples: tuple[JSONValue, ...] = ()
+    """The spec's examples of the request body (media `example`, then `examples` values): a vendor's
+    picture of a valid request, which synthesized bodies start from."""
 
     @property
     def body_schema(self) -> Mapping[str, JSONValue] | None:

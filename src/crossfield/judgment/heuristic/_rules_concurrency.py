@@ -21,7 +21,7 @@ from crossfield.judgment.heuristic._scenario import (
     candidate,
     fits,
     role_of,
-    time_value,
+    time_at,
 )
 from crossfield.judgment.models import (
     CapturedValue,
@@ -243,8 +243,8 @@ def _slot(ctx: Context, op: object) -> Candidate | None:
     b = ctx.builder
     sc = b.scenario()
     overrides = {
-        start: LiteralValue(value=time_value(fs, "start")),
-        end: LiteralValue(value=time_value(fe, "end")),
+        start: time_at(fs, "start"),
+        end: time_at(fe, "end"),
     }
     step = b.invoke(
         sc,

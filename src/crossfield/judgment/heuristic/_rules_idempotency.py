@@ -8,6 +8,7 @@ deterministically and every override repeats), so a correct API must answer with
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._scenario import (
@@ -38,22 +39,51 @@ def rules(ctx: Context) -> list[Candidate]:
     for op in ctx.api.operations:
         if op.method.lower() != "post":
             continue
-        header = next((p for p in op.parameters_in("header") if V.IDEMPOTENCY_HEADER.search(p.name)), None)
-        if header is None:
+        found = key_of(op)
+        if found is None:
             continue
+        header, described = found
         res = ctx.analysis.by_op.get(op.id)
         id_pointer = res.id_pointer if res is not None and res.create is op else None
-        replay = _replay(ctx, op, header.name, id_pointer)
+        replay = _replay(ctx, op, header, id_pointer)
         if replay is not None:
             out.append(replay)
-        reuse = _reuse(ctx, op, header.name)
+        reuse = _reuse(ctx, op, header)
         if reuse is not None:
             out.append(reuse)
-        if id_pointer is not None and _SCOPED.search(f"{op.description}\n{header.description}"):
-            scoped = _scoped(ctx, op, header.name, id_pointer)
+        if id_pointer is not None and _SCOPED.search(f"{op.description}\n{described}"):
+            scoped = _scoped(ctx, op, header, id_pointer)
             if scoped is not None:
                 out.append(scoped)
     return out
+
+
+def key_of(op: Operation) -> tuple[str, str] | None:
+    """Where `op` takes its idempotency key, as a field path (`header.Idempotency-Key`, or a body field
+    such as `body.requestId` that its name or description says makes retries safe), and its description."""
+    for p in op.parameters_in("header"):
+        if V.IDEMPOTENCY_HEADER.search(p.name):
+            return p.field_path, p.description
+    for f in _body_fields(op):
+        if f.type == "string" and (
+            V.IDEMPOTENCY_HEADER.search(f.name) or V.RETRY_KEY_PROSE.search(f.description)
+        ):
+            return f.path, f.description
+    return None
+
+
+def _name(path: str) -> str:
+    return path.split(".", 1)[1]
+
+
+def _keyed(path: str, tag: str, overrides: dict[str, Value] | None = None) -> dict[str, Any]:
+    """`invoke` arguments sending the key `tag` where `path` says (a header, or a body field), with
+    `overrides`."""
+    body = dict(overrides or {})
+    if path.startswith("body."):
+        body[_name(path)] = UniqueValue(name=tag)
+        return {"overrides": body}
+    return {"params": {path: UniqueValue(name=tag)}, "overrides": body or None}
 
 
 _SCOPED = re.compile(
@@ -72,7 +102,7 @@ def _scoped(ctx: Context, op: Operation, header: str, id_pointer: str) -> Candid
     first = b.invoke(
         sc,
         op,
-        params=_key(header, "shared_key"),
+        **_keyed(header, "shared_key"),
         expect=[OK],
         name="owner_request",
         capture_id=True,
@@ -85,7 +115,7 @@ def _scoped(ctx: Context, op: Operation, header: str, id_pointer: str) -> Candid
         sc,
         op,
         identity=ctx.other,
-        params=_key(header, "shared_key"),
+        **_keyed(header, "shared_key"),
         expect=[OK, RelationExpectation(pointer=id_pointer, op="ne", against=theirs)],
         name="other_same_key",
         note="violation if it returns the owner's object: another caller, the same key",
@@ -94,7 +124,7 @@ def _scoped(ctx: Context, op: Operation, header: str, id_pointer: str) -> Candid
         return None
     return candidate(
         op,
-        title=f"{op.id}: another identity reusing an `{header}` gets its own result, not the first caller's",
+        title=f"{op.id}: another identity reusing an `{_name(header)}` gets its own result, not the first caller's",
         rationale=(
             "Keys are documented as scoped to the caller; a store keyed by the key alone hands one caller's "
             "stored response (and object) to whoever sends the same key."
@@ -102,20 +132,16 @@ def _scoped(ctx: Context, op: Operation, header: str, id_pointer: str) -> Candid
         category=Category.IDEMPOTENCY,
         severity=Severity.HIGH,
         confidence=0.7,
-        fields=[(op, f"header.{header}"), (op, "response" + id_pointer.replace("/", ".")), *_whose(ctx, op)],
+        fields=[(op, header), (op, "response" + id_pointer.replace("/", ".")), *_whose(ctx, op)],
         steps=sc.steps,
     )
-
-
-def _key(name: str, tag: str) -> dict[str, Value]:
-    return {f"header.{name}": UniqueValue(name=tag)}
 
 
 def _replay(ctx: Context, op: Operation, header: str, id_pointer: str | None) -> Candidate | None:
     b = ctx.builder
     sc = b.scenario()
     first = b.invoke(
-        sc, op, params=_key(header, "key_a"), expect=[OK], name="first_request", note="the original request"
+        sc, op, **_keyed(header, "key_a"), expect=[OK], name="first_request", note="the original request"
     )
     if first is None:
         return None
@@ -126,7 +152,7 @@ def _replay(ctx: Context, op: Operation, header: str, id_pointer: str | None) ->
     replay = b.invoke(
         sc,
         op,
-        params=_key(header, "key_a"),
+        **_keyed(header, "key_a"),
         expect=expect,
         name="replay_same_key",
         note="a retry: same key, same body",
@@ -135,13 +161,13 @@ def _replay(ctx: Context, op: Operation, header: str, id_pointer: str | None) ->
         return None
     return candidate(
         op,
-        title=f"{op.id}: a retry with the same `{header}` returns the original result and creates nothing new",
+        title=f"{op.id}: a retry with the same `{_name(header)}` returns the original result and creates nothing new",
         rationale="Clients retry on timeouts; when the stored idempotency entry is not consulted, every retry creates (and charges) again.",
         category=Category.IDEMPOTENCY,
         severity=Severity.CRITICAL,
         confidence=0.85,
         fields=[
-            (op, f"header.{header}"),
+            (op, header),
             (op, "response" + (id_pointer or "").replace("/", ".")),
             *((op, f.path) for f in _body_fields(op)[:1] if not id_pointer),
         ],
@@ -169,6 +195,11 @@ def _changeable(op: Operation) -> tuple[Field, Value, Value] | None:
         key=lambda f: (not f.required, role_of(f) not in ("amount", "price", "count"), f.name),
     )
     for f in fields:
+        if f.enum and f.type in ("integer", "number"):
+            vals = [e for e in f.enum if e is not None]
+            if len(vals) >= 2:
+                return f, LiteralValue(value=vals[0]), LiteralValue(value=vals[1])
+            continue
         if f.type in ("integer", "number"):
             base = clip(f, 1000 if role_of(f) in ("amount", "price") else 2)
             if base is None:
@@ -195,14 +226,11 @@ def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
     f, one, two = change
     b = ctx.builder
     sc = b.scenario()
-    first = b.invoke(
-        sc, op, params=_key(header, "key_a"), overrides={f.name: one}, expect=[OK], name="first_request"
-    )
+    first = b.invoke(sc, op, **_keyed(header, "key_a", {f.name: one}), expect=[OK], name="first_request")
     reuse = b.invoke(
         sc,
         op,
-        params=_key(header, "key_a"),
-        overrides={f.name: two},
+        **_keyed(header, "key_a", {f.name: two}),
         expect=[REJECTED],
         name="same_key_other_body",
         note=f"violation: same key, different `{f.name}`",
@@ -220,8 +248,7 @@ def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
     control = b.invoke(
         sc,
         op,
-        params=_key(header, "key_b"),
-        overrides=fresh,
+        **_keyed(header, "key_b", fresh),
         expect=[OK],
         name="fresh_key_other_body",
         note="positive control: the changed request with a fresh key succeeds",
@@ -230,11 +257,11 @@ def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
         return None
     return candidate(
         op,
-        title=f"{op.id}: reusing `{header}` with a different body is refused",
+        title=f"{op.id}: reusing `{_name(header)}` with a different body is refused",
         rationale="If the request fingerprint is not compared on replay, a changed request silently gets the original response and the change is lost.",
         category=Category.IDEMPOTENCY,
         severity=Severity.HIGH,
         confidence=0.7,
-        fields=[(op, f"header.{header}"), (op, f.path)],
+        fields=[(op, header), (op, f.path)],
         steps=sc.steps,
     )

@@ -15,12 +15,11 @@ from crossfield.judgment.heuristic._scenario import (
     REJECTED,
     Candidate,
     Context,
-    LiteralValue,
     candidate,
     past_op,
-    time_value,
+    time_at,
 )
-from crossfield.judgment.models import Category, Severity
+from crossfield.judgment.models import Category, Severity, Value
 from crossfield.spec.model import Field, Operation
 
 _OVERLAP = re.compile(
@@ -88,10 +87,10 @@ def _not_in_past(ctx: Context, op: Operation) -> Candidate | None:
         if r.kind == "temporal" and r.location == "body" and f.name in r.fields
         for n in r.fields
     ]
-    past = {f.name: LiteralValue(value=time_value(f, _role(f.name, partners), past=True))}
+    past = {f.name: time_at(f, _role(f.name, partners), past=True)}
     for _, g in partners:
         if g is not None and g.name != f.name:
-            past[g.name] = LiteralValue(value=time_value(g, _role(g.name, partners), past=True))
+            past[g.name] = time_at(g, _role(g.name, partners), past=True)
     b = ctx.builder
     sc = b.scenario()
     if (
@@ -143,14 +142,12 @@ def _create(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
     b = ctx.builder
     sc = b.scenario()
     bad = {
-        start: LiteralValue(value=time_value(fs, "start", past=past)),
-        end: LiteralValue(
-            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past)
-        ),
+        start: time_at(fs, "start", past=past),
+        end: time_at(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past),
     }
     good = {
-        start: LiteralValue(value=time_value(fs, "start", past=past)),
-        end: LiteralValue(value=time_value(fe, "end", past=past)),
+        start: time_at(fs, "start", past=past),
+        end: time_at(fe, "end", past=past),
     }
     on = None
     if ctx.analysis.op_role.get(op.id) == "action":
@@ -213,16 +210,8 @@ def _update(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
         return None
     if create_rel is None:
         return None
-    bad = {
-        end: LiteralValue(
-            value=time_value(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past)
-        )
-    }
-    good = {
-        end: LiteralValue(
-            value=time_value(fe, "end", shift_minutes=30 if fe.format != "date" else 24 * 60, past=past)
-        )
-    }
+    bad = {end: time_at(fe, "start", shift_minutes=-60 if fe.format != "date" else -24 * 60, past=past)}
+    good = {end: time_at(fe, "end", shift_minutes=30 if fe.format != "date" else 24 * 60, past=past)}
     v = b.invoke(
         sc,
         op,
@@ -275,10 +264,10 @@ def _overlap(ctx: Context, op: Operation, rel: Relation) -> Candidate | None:
     b = ctx.builder
     sc = b.scenario()
 
-    def window(a: int, z: int) -> dict[str, LiteralValue]:
+    def window(a: int, z: int) -> dict[str, Value]:
         return {
-            start: LiteralValue(value=time_value(fs, "start", shift_minutes=a, past=past)),
-            end: LiteralValue(value=time_value(fe, "start", shift_minutes=z, past=past)),
+            start: time_at(fs, "start", shift_minutes=a, past=past),
+            end: time_at(fe, "start", shift_minutes=z, past=past),
         }
 
     first = b.invoke(

@@ -30,6 +30,7 @@ from crossfield.judgment.models import (
     FieldRef,
     HypothesisDraft,
     LiteralValue,
+    RelativeTimeValue,
     RequestValue,
     Severity,
     SpecEvidence,
@@ -62,6 +63,7 @@ __all__ = [
     "role_of",
     "stale_in_past",
     "state_field",
+    "time_at",
     "time_value",
 ]
 
@@ -317,6 +319,8 @@ class Builder:
                 captures=[Capture(name=capture, pointer=pointer), *(extra_captures or [])],
                 expect=expect if expect is not None else [OK],
                 note=note or f"prerequisite: a {resource.name.replace('_', ' ')}",
+                # the object a claim needs, not evidence for it: refused, the claim is not evaluated
+                setup=expect is None and not note.startswith(("positive control", "violation")),
             )
         )
         item_path = dict(path)
@@ -379,6 +383,7 @@ class Builder:
                 captures=[Capture(name=capture, pointer=pointer)],
                 expect=[OK],
                 note=f"prerequisite: an existing {resource.name.replace('_', ' ')} (clients cannot create one)",
+                setup=True,
             )
         )
         item_path = dict(path)
@@ -459,6 +464,7 @@ class Builder:
                 body=body if isinstance(body, Body) else None,
                 expect=[OK],
                 note=note,
+                setup=True,
             )
         )
         return True
@@ -515,6 +521,7 @@ class Builder:
                 captures=[Capture(name=capture, pointer=pointer)],
                 expect=[OK],
                 note="prerequisite: the caller's own id",
+                setup=True,
             )
         )
         res = self.a.by_op.get(op.id)
@@ -567,7 +574,10 @@ class Builder:
         overrides = dict(overrides or {})
         forced = {k.split(".", 1)[0] for k in overrides} | set(include)
         selected = set() if partial else {r for r in required if r in props and not _read_only(op, r)}
-        selected |= forced
+        # the spec's example is the base the generated test starts from: its references, dates and
+        # unique values must be the scenario's own, not the example's
+        shown = set() if partial else {k for k in _example_keys(op) if k in props and not _read_only(op, k)}
+        selected |= forced | shown
         selected -= omit
         rels = [r for r in self.a.relations(op) if r.location == "body" and r is not break_relation]
         selected = _close(selected, forced, omit, rels)
@@ -596,6 +606,8 @@ class Builder:
                 continue
             if value is not None and value is not True:
                 out[name] = value
+            elif name in shown and name not in forced:
+                continue  # the example's value stands
             elif name not in required or name in forced:
                 out[name] = SynthesizedValue()
         # array-of-object fields carrying references (`lines[].item_id`): fill element 0
@@ -723,7 +735,8 @@ class Builder:
         when a reference cannot be satisfied."""
         stem = self.a.reference_stem(f)
         if stem is not None and f.location == "body":
-            target = self.a.resource_for_name(stem)
+            # a creatable resource, else a catalog clients can only list (equipment, practitioners)
+            target = self.a.resource_for_name(stem) or self.a.catalog_for_name(stem)
             if target is not None and target.create is not op:
                 # a second object of the kind the path already names (a destination besides the
                 # source account) must be another one
@@ -753,7 +766,7 @@ class Builder:
                 if res is None or res.create is not op or res.parent is None:
                     return None
                 return self._window_start(sc, res, sc.shared.get((res.parent.key, identity)))
-            return LiteralValue(value=time_value(f, role, sc.variant, past=past_op(op)))
+            return time_at(f, role, sc.variant, past=past_op(op))
         if f.type == "string" and f.enum is None and f.location == "body" and _unique_field(op, f):
             return UniqueValue(name=_ident(f"{f.name}_{sc.variant}"))
         if V.has_word(f.name, V.CURRENCY_WORDS) and f.type == "string":
@@ -910,6 +923,12 @@ def _names_child(text: str, name: str) -> bool:
 _AVAILABLE = frozenset({"available", "active", "open", "on_sale", "onsale", "free", "published", "enabled"})
 
 
+def _example_keys(op: Operation) -> list[str]:
+    """Top-level properties of the spec's first request example."""
+    first = op.body_examples[0] if op.body_examples else None
+    return [str(k) for k in first] if isinstance(first, dict) else []
+
+
 def _first_item_id(fields: Mapping[str, Field]) -> str | None:
     """The pointer of the first listed item's id: `/data/0/id`, or `/0/id` for a bare array."""
     for name, f in fields.items():
@@ -946,6 +965,8 @@ def _unique_field(op: Operation, f: Field) -> bool:
         return False
     if V.norm(f.name) in V.UNIQUE_NAMES or V.UNIQUE_PROSE.search(f.description):
         return True
+    if V.IDEMPOTENCY_HEADER.search(f.name) or V.RETRY_KEY_PROSE.search(f.description or ""):
+        return True  # a request id in the body: one per request, like an idempotency header
     return (
         re.search(rf"`?{re.escape(f.name)}`?[^.]{{0,60}}\bunique\b", op.description or "", re.I) is not None
     )
@@ -1009,6 +1030,30 @@ def time_value(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *,
         day = origin + timedelta(days=2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60))
         return day.date().isoformat()
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_DAY_S = 86_400
+_LEAD_DAYS = 7
+"""Scenario dates lie a week ahead: past every lead time the judge has met, inside every booking horizon
+(APIs that take bookings up to 30, 90 or 180 days ahead), never in the past."""
+
+
+def time_at(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *, past: bool = False) -> Value:
+    """The value a scenario sends for a date: a week from when the test runs, on a weekday, a start at
+    10:00, 12:00 or 14:00 UTC by `variant` (a day further per variant), an end an hour later, shifted
+    by `shift_minutes`; date fields two days apart per variant. `past`: a fixed date in the past, for
+    back-dated records."""
+    if past:
+        return LiteralValue(value=time_value(f, role, variant, shift_minutes, past=True))
+    if f.format == "date":
+        days = _LEAD_DAYS + 2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
+        return RelativeTimeValue(seconds=days * _DAY_S, date_only=True)
+    minutes = 10 * 60 + 120 * (variant % 3) + (60 if role == "end" else 0) + shift_minutes
+    days = _LEAD_DAYS + variant + minutes // (24 * 60)
+    minutes %= 24 * 60
+    return RelativeTimeValue(
+        seconds=days * _DAY_S, at=f"{minutes // 60:02d}:{minutes % 60:02d}", weekday=True
+    )
 
 
 def currency_value(f: Field) -> str:

@@ -578,6 +578,11 @@ SHARED_PROSE = re.compile(
 )
 
 IDEMPOTENCY_HEADER = re.compile(r"idempot|dedup|request[-_]?key|replay", re.IGNORECASE)
+RETRY_KEY_PROSE = re.compile(
+    r"\bidempoten\w*|\bsafe to retry\b|\bde-?duplicat\w*|\bretried\b|\bretries\b", re.IGNORECASE
+)
+"""A description saying a field makes retries safe: a request id (`requestId`) doing an idempotency
+header's work."""
 RATE_LIMIT_PROSE = re.compile(
     r"rate[- ]?limit|too many requests|throttl|requests? per (?:second|minute|hour)", re.I
 )
