@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -83,16 +84,18 @@ def _draft(overrides: dict[str, Any], *, burst: bool = False) -> HypothesisDraft
 
 def test_now_is_relative_to_the_moment_of_the_call() -> None:
     before = datetime.now(UTC).replace(microsecond=0)
-    sent = datetime.strptime(ApiSession.now(26 * 3600), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    sent = datetime.strptime(ApiSession("http://127.0.0.1:9").now(26 * 3600), "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=UTC
+    )
     after = datetime.now(UTC)
     # rounded up to a whole hour: never earlier than asked, at most an hour later
     assert (sent.minute, sent.second) == (0, 0)
     assert before + timedelta(hours=26) <= sent <= after + timedelta(hours=27)
-    assert ApiSession.now(-2 * 86400, date_only=True) in {
+    assert ApiSession("http://127.0.0.1:9").now(-2 * 86400, date_only=True) in {
         (before - timedelta(days=2)).date().isoformat(),
         (after - timedelta(days=2)).date().isoformat(),
     }
-    date.fromisoformat(ApiSession.now(0, date_only=True))
+    date.fromisoformat(ApiSession("http://127.0.0.1:9").now(0, date_only=True))
 
 
 def test_a_relative_time_compiles_to_a_call_of_api_now(api: Api) -> None:
@@ -152,16 +155,28 @@ def test_the_generated_conftest_orders_the_collection(tmp_path: Path) -> None:
     assert "quota_tests_last(items)" in ast.unparse(hooks["pytest_collection_modifyitems"])
 
 
-def test_now_at_a_time_of_day_on_a_weekday() -> None:
-    for days in range(7):
-        sent = datetime.strptime(
-            ApiSession.now(days * 86400, at="10:30", weekday=True), "%Y-%m-%dT%H:%M:%SZ"
-        ).replace(tzinfo=UTC)
-        asked = (datetime.now(UTC) + timedelta(days=days)).date()
-        assert (sent.hour, sent.minute) == (10, 30)
-        assert sent.weekday() < 5
-        # a weekday stays; a weekend day moves to the Monday after it
-        assert sent.date() == asked or (asked.weekday() >= 5 and sent.date() - asked <= timedelta(days=2))
+def test_now_at_a_time_of_day_counts_weekdays() -> None:
+    api = ApiSession("http://127.0.0.1:9")
+    days = [
+        datetime.strptime(api.now(n * 86400, at="10:30", weekday=True), "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=UTC
+        )
+        for n in range(12)
+    ]
+    assert all((d.hour, d.minute) == (10, 30) and d.weekday() < 5 for d in days)
+    assert days[0].date() >= datetime.now(UTC).date()
+    for before, after in pairwise(days):
+        gap = (after.date() - before.date()).days
+        # the next weekday: a day later, or over a weekend from Friday to Monday
+        assert gap == 1 or (before.weekday() == 4 and gap == 3)
+
+
+def test_each_test_of_a_run_takes_its_own_days() -> None:
+    first, third = ApiSession("http://127.0.0.1:9", lane=0), ApiSession("http://127.0.0.1:9", lane=2)
+    a = date.fromisoformat(first.now(7 * 86400, date_only=True, lane_days=6))
+    b = date.fromisoformat(third.now(7 * 86400, date_only=True, lane_days=6))
+    assert (b - a).days == 12
+    assert first.now(3600) == third.now(3600), "without lane_days the lane changes nothing"
 
 
 def test_a_time_of_day_compiles_into_the_call(api: Api) -> None:

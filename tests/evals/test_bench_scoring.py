@@ -41,6 +41,7 @@ def test_detection_needs_pass_on_correct_and_fail_on_variant() -> None:
     assert [f.nodeid for f in false_alarms] == ["t2"]
     assert false_alarms[0].hypothesis_title == "wrong claim" and false_alarms[0].message == "t2 failed"
     assert scores.bugs == 3 and scores.detected == 2 and scores.false_alarms == 1
+    assert scores.unjudged == 1, "t4 skipped on the correct app: its claim was not evaluated"
     assert scores.by_cross_field["cross_field"].model_dump() == {"total": 2, "detected": 1, "rate": 0.5}
     assert scores.by_category["input_validation"].detected == 1
     t4 = next(r for r in records if r.nodeid == "t4")

@@ -57,6 +57,7 @@ class ApiSession:
         redactor: Redactor | None = None,
         timeout: float = 10.0,
         transport: httpx.BaseTransport | None = None,
+        lane: int = 0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.spec = spec
@@ -72,6 +73,8 @@ class ApiSession:
         self._lock = threading.Lock()
         self._seq = itertools.count(1)
         self._unique: dict[str, str] = {}
+        self.lane = lane
+        """this test's place in the run (0 for the first): see `now(lane_days=...)`"""
 
     def close(self) -> None:
         self._client.close()
@@ -231,18 +234,28 @@ class ApiSession:
                 self._unique[name] = value
             return value
 
-    @staticmethod
     def now(
-        seconds: int = 0, *, date_only: bool = False, at: str | None = None, weekday: bool = False
+        self,
+        seconds: int = 0,
+        *,
+        date_only: bool = False,
+        at: str | None = None,
+        weekday: bool = False,
+        lane_days: int = 0,
     ) -> str:
         """The instant `seconds` from now, rounded up to the next whole hour (UTC, `2026-11-22T10:00:00Z`),
         or its date with `date_only`: lead times and cut-offs are relative to when the request is sent,
         not to a fixed date, and whole hours fit the slots of APIs that book on a grid. `at` ("10:00")
-        takes that time of day on the day `seconds` from now; `weekday` moves a weekend day to Monday
-        (office hours, business days)."""
-        moment = datetime.now(UTC) + timedelta(seconds=seconds)
-        if weekday and moment.weekday() >= 5:
-            moment += timedelta(days=7 - moment.weekday())
+        takes that time of day on the day `seconds` from now; `weekday` counts those days in weekdays
+        (office hours, business days); `lane_days` adds that many days per test run before this one, so
+        tests that book the same resource do not collide."""
+        days, rest = divmod(seconds, 86_400)
+        days += lane_days * self.lane
+        start_at = datetime.now(UTC)
+        if weekday:
+            moment = _weekdays_after(start_at, days) + timedelta(seconds=rest)
+        else:
+            moment = start_at + timedelta(days=days, seconds=rest)
         if date_only:
             return moment.date().isoformat()
         if at is not None:
@@ -631,3 +644,17 @@ def _matches(pattern: str, value: str) -> bool:
         return re.search(pattern, value) is not None
     except re.error:
         return True
+
+
+def _weekdays_after(start: datetime, days: int) -> datetime:
+    """`start` moved on by `days` weekdays (a weekend start first moves to Monday)."""
+    moment = start
+    while moment.weekday() >= 5:
+        moment += timedelta(days=1)
+    step = 1 if days >= 0 else -1
+    left = abs(days)
+    while left:
+        moment += timedelta(days=step)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment

@@ -8,10 +8,11 @@ configuration: `--crossfield-config`, then `CROSSFIELD_CONFIG`, then the nearest
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ class Settings:
     redactor: Redactor
     identities: IdentityBook
     collector: Collector | None = None
+    lanes: Iterator[int] = field(default_factory=itertools.count)
+    """one number per test, in run order: `ApiSession.lane`"""
 
 
 def suite_settings(config: pytest.Config, suite_dir: str | Path) -> Settings:
@@ -93,6 +96,7 @@ def open_session(request: pytest.FixtureRequest, settings: Settings, spec: SpecB
         recorder=collector.add_exchange if collector is not None else None,
         redactor=settings.redactor,
         timeout=settings.config.timeout,
+        lane=next(settings.lanes),
     )
     try:
         yield session

@@ -277,6 +277,8 @@ class TestWriter:
                 kwargs.append(("at", value.at))
             if value.weekday:
                 kwargs.append(("weekday", True))
+            if value.lane_days:
+                kwargs.append(("lane_days", value.lane_days))
             return Code(render_call("api.now", [value.seconds], kwargs, indent=4))
         raise TypeError(f"unknown value kind {type(value).__name__}")
 

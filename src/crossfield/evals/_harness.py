@@ -184,6 +184,7 @@ def _usage(judged: JudgeResult) -> Usage:
 
 def _fold(into: Scores, suite: Scores) -> None:
     into.bugs, into.detected, into.false_alarms = suite.bugs, suite.detected, suite.false_alarms
+    into.unjudged = suite.unjudged
     into.detecting_tests = suite.detecting_tests
     into.by_cross_field, into.by_category = suite.by_cross_field, suite.by_category
 

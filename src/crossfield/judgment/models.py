@@ -146,7 +146,18 @@ class RelativeTimeValue(_Model):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="time of day (HH:MM, UTC) on the day `seconds` from now; `seconds` then only picks the day",
     )
-    weekday: bool = Field(default=False, description="move a Saturday or Sunday on to the next Monday")
+    weekday: bool = Field(
+        default=False, description="count the days of `seconds` in weekdays (Monday to Friday) only"
+    )
+    lane_days: int = Field(
+        default=0,
+        ge=0,
+        le=31,
+        description=(
+            "days added for each test that ran before this one in the same run, so that tests booking the "
+            "same resource (a room, a practitioner) do not collide; the dates of one test keep their order"
+        ),
+    )
 
 
 Value = Annotated[

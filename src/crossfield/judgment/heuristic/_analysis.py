@@ -438,6 +438,8 @@ _SINGLETONS = frozenset(
 _ROLES = (
     r"admins?|administrators?|staff|managers?|supervisors?|approvers?|reviewers?|moderators?|operators?"
     r"|superusers?|root|finance|accounting|accountants?|auditors?|support|back[- ]office|internal"
+    r"|coordinators?|agents?|clinicians?|dispatchers?|carriers?|couriers?|instructors?|teachers?"
+    r"|librarians?|cashiers?|tellers?|underwriters?|inspectors?|technicians?|employees?|personnel|crew"
 )
 _ROLE_ONLY = re.compile(
     rf"\bonly\s+(?:an?\s+|the\s+)?(?:[\w`'’]+\s+){{0,2}}`?(?:{_ROLES})(?:_id)?`?\b(?!\s+(?:of|for)\b)"

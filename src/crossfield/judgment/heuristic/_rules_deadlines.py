@@ -37,8 +37,13 @@ _CUTOFF = re.compile(
     re.I,
 )
 _LEAD = re.compile(
-    rf"\bat least\s+(\d+)\s*{_UNIT}\s+(?:in advance|ahead|from now|after now|later than now|before (?:it|the \w+) (?:starts?|begins?))"
-    rf"|\b(\d+)\s*{_UNIT}\s+(?:in advance|ahead)\b",
+    rf"\b(?:at least|no less than|not less than|a minimum of)\s+(\d+)\s*{_UNIT}\s+"
+    r"(?:in advance|ahead|from now|after now|later than now|before (?:it|the \w+) (?:starts?|begins?))",
+    re.I,
+)
+_HORIZON = re.compile(
+    rf"\b(?:at most|up to|no more than|not more than|within(?: the next)?)\s+(\d+)\s*{_UNIT}\s+"
+    r"(?:ahead|in advance|in the future|from now|out)\b",
     re.I,
 )
 _SECONDS = {"h": 3600, "hr": 3600, "hour": 3600, "d": 86400, "day": 86400, "min": 60, "minute": 60}
@@ -68,6 +73,11 @@ def rules(ctx: Context) -> list[Candidate]:
         lead = _found(_LEAD, res.create.description)
         if lead is not None:
             made = _lead_time(ctx, res, start, lead)
+            if made is not None:
+                out.append(made)
+        horizon = _found(_HORIZON, res.create.description)
+        if horizon is not None:
+            made = _horizon(ctx, res, start, horizon)
             if made is not None:
                 out.append(made)
         ops: list[tuple[Operation, str]] = [(a.op, a.verb) for a in res.actions]
@@ -156,6 +166,59 @@ def _lead_time(ctx: Context, res: Resource, start: Field, lead: int) -> Candidat
         category=Category.TEMPORAL_ORDERING,
         severity=Severity.MEDIUM,
         confidence=0.7,
+        fields=[(res.create, start.path), _echo(res, start)],
+        steps=sc.steps,
+    )
+
+
+def _horizon(ctx: Context, res: Resource, start: Field, horizon: int) -> Candidate | None:
+    """Bookings only up to a horizon ("at most 90 days ahead"): a start two days beyond it is refused; the
+    scenario's usual start, a week ahead, is accepted (positive control)."""
+    assert res.create is not None
+    if horizon < 14 * 86400:
+        return None  # the usual start, a week ahead, would not be inside it with room to spare
+    b = ctx.builder
+    sc = b.scenario()
+    beyond = horizon + 2 * 86400
+    date_only = start.format == "date"
+    far: dict[str, Value] = {
+        start.name: RelativeTimeValue(seconds=beyond, date_only=date_only, at=None if date_only else "10:00")
+    }
+    end = _end_field(res.create, start)
+    if end is not None:
+        far[end.name] = RelativeTimeValue(
+            seconds=beyond + 86400 if end.format == "date" else beyond,
+            date_only=end.format == "date",
+            at=None if end.format == "date" else "11:00",
+        )
+    too_far = b.create(
+        sc,
+        res,
+        identity=ctx.owner,
+        overrides=far,
+        expect=[REJECTED],
+        step_name=f"{res.name}_too_far_ahead",
+        note=f"violation if accepted: `{start.name}` beyond the booking horizon",
+    )
+    if too_far is None:
+        return None
+    sc.steps[-1] = sc.steps[-1].model_copy(update={"captures": []})
+    control = b.create(
+        sc,
+        res,
+        identity=ctx.owner,
+        step_name=f"{res.name}_within_horizon",
+        note="positive control: the same request a week ahead",
+    )
+    if control is None:
+        return None
+    return candidate(
+        res.create,
+        title=f"{res.create.id}: `{start.name}` beyond the documented booking horizon is rejected",
+        rationale="A horizon is checked against the clock; a check on the wrong field, or one that is missing on one path, accepts bookings far in the future.",
+        category=Category.TEMPORAL_ORDERING,
+        severity=Severity.LOW,
+        confidence=0.6,
         fields=[(res.create, start.path), _echo(res, start)],
         steps=sc.steps,
     )

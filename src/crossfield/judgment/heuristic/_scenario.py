@@ -824,6 +824,10 @@ class Builder:
             on = Obj(res, "", "", who, path)
         if on is not None and res is not None and res.create is op:  # a child made under `on`
             overrides = {**self._within_parent(sc, res, on.path), **(overrides or {})}
+        previous = sc.variant
+        if res is not None and res.create is op:  # another object of the kind: its own dates and values
+            sc.variant = max(sc.variant, sc.created.get(res.key, 0))
+            sc.created[res.key] = sc.created.get(res.key, 0) + 1
         body = self.body(
             sc,
             op,
@@ -834,6 +838,7 @@ class Builder:
             break_relation=break_relation,
             partial=partial,
         )
+        sc.variant = previous
         if body is False:
             return None
         captures: list[Capture] = []
@@ -1039,20 +1044,21 @@ _LEAD_DAYS = 7
 
 
 def time_at(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *, past: bool = False) -> Value:
-    """The value a scenario sends for a date: a week from when the test runs, on a weekday, a start at
-    10:00, 12:00 or 14:00 UTC by `variant` (a day further per variant), an end an hour later, shifted
-    by `shift_minutes`; date fields two days apart per variant. `past`: a fixed date in the past, for
-    back-dated records."""
+    """The value a scenario sends for a date: a week (in weekdays) from when the test runs, a start at
+    09:00, 11:00 ... 17:00 UTC by `variant`, an end an hour later, shifted by `shift_minutes`; date fields
+    two days apart per variant. Each test of a run takes its own days (`lane_days`), so tests that book
+    the same room or practitioner do not collide. `past`: a fixed date in the past, for back-dated
+    records."""
     if past:
         return LiteralValue(value=time_value(f, role, variant, shift_minutes, past=True))
     if f.format == "date":
         days = _LEAD_DAYS + 2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
-        return RelativeTimeValue(seconds=days * _DAY_S, date_only=True)
-    minutes = 10 * 60 + 120 * (variant % 3) + (60 if role == "end" else 0) + shift_minutes
-    days = _LEAD_DAYS + variant + minutes // (24 * 60)
+        return RelativeTimeValue(seconds=days * _DAY_S, date_only=True, lane_days=6)
+    minutes = 9 * 60 + 120 * (variant % 5) + (60 if role == "end" else 0) + shift_minutes
+    days = _LEAD_DAYS + variant // 5 + minutes // (24 * 60)
     minutes %= 24 * 60
     return RelativeTimeValue(
-        seconds=days * _DAY_S, at=f"{minutes // 60:02d}:{minutes % 60:02d}", weekday=True
+        seconds=days * _DAY_S, at=f"{minutes // 60:02d}:{minutes % 60:02d}", weekday=True, lane_days=1
     )
 
 
