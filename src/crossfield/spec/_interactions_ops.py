@@ -154,6 +154,8 @@ def build_pagination(api: Api) -> list[Pagination]:
         for f in params:
             n = norm(f.name)
             for kind, names in (("cursor", _CURSOR), ("page", _PAGE), ("offset", _OFFSET), ("limit", _LIMIT)):
+                if kind != "cursor" and (f.type not in ("integer", "number", None) or f.format):
+                    continue  # `from` as a date filter is no offset
                 if n in names:
                     by_kind[kind].append(f)
                     break

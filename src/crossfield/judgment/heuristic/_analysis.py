@@ -440,10 +440,12 @@ _ROLES = (
     r"|superusers?|root|finance|accounting|accountants?|auditors?|support|back[- ]office|internal"
     r"|coordinators?|agents?|clinicians?|dispatchers?|carriers?|couriers?|instructors?|teachers?"
     r"|librarians?|cashiers?|tellers?|underwriters?|inspectors?|technicians?|employees?|personnel|crew"
+    r"|practitioners?|physicians?|doctors?|nurses?"
 )
 _ROLE_ONLY = re.compile(
     rf"\bonly\s+(?:an?\s+|the\s+)?(?:[\w`'’]+\s+){{0,2}}`?(?:{_ROLES})(?:_id)?`?\b(?!\s+(?:of|for)\b)"
     rf"|\b(?:{_ROLES})\s+only\b"
+    rf"|\b(?:{_ROLES})\s+of\s+(?:the\s+|this\s+|that\s+)?[\w-]+\s+only\b"
     rf"|\brequires?\s+(?:an?\s+|the\s+)?`?(?:{_ROLES})`?\s+(?:role|scope|permissions?|privileges?|rights|access)\b"
     rf"|\bmust\s+be\s+(?:an?\s+|the\s+)`?(?:{_ROLES})`?\b",
     re.I,

@@ -54,8 +54,21 @@ def _seconds(number: str, unit: str) -> int:
     return int(number) * _SECONDS.get(key, 3600)
 
 
+_CHARGED = re.compile(r"\b(?:fee|fees|charged?|penalty|refund\w*|percent|half|forfeit\w*)\b|%", re.I)
+_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
+
+
 def _found(pattern: re.Pattern[str], text: str) -> int | None:
-    m = pattern.search(text or "")
+    """The duration a sentence of `text` states; none from a sentence about what a late action costs
+    ("cancellations less than 24 hours before the start are charged half"): that action is allowed."""
+    m = next(
+        (
+            found
+            for s in _SENTENCE.split(text or "")
+            if (found := pattern.search(s)) and not _CHARGED.search(s)
+        ),
+        None,
+    )
     if m is None:
         return None
     groups = [g for g in m.groups() if g is not None]

@@ -189,10 +189,11 @@ def _body_fields(op: Operation) -> list[Field]:
     return [f for f in op.fields if f.location == "body" and f.path.count(".") == 1 and not f.read_only]
 
 
-def _changeable(op: Operation) -> tuple[Field, Value, Value] | None:
-    """A body field and two different valid values for it."""
+def _changeable(op: Operation, related: frozenset[str] = frozenset()) -> tuple[Field, Value, Value] | None:
+    """A body field and two different valid values for it; not one of `related` (a field another field
+    depends on: changing it alone could make the request invalid for that reason)."""
     fields = sorted(
-        _body_fields(op),
+        (f for f in _body_fields(op) if f.path not in related),
         key=lambda f: (not f.required, role_of(f) not in ("amount", "price", "count"), f.name),
     )
     for f in fields:
@@ -221,7 +222,10 @@ def _changeable(op: Operation) -> tuple[Field, Value, Value] | None:
 
 
 def _reuse(ctx: Context, op: Operation, header: str) -> Candidate | None:
-    change = _changeable(op)
+    related = frozenset(
+        p for fact in ctx.api.interactions.field_relations if fact.operation_id == op.id for p in fact.fields
+    )
+    change = _changeable(op, related)
     if change is None:
         return None
     f, one, two = change

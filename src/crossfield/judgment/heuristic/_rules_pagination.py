@@ -44,16 +44,20 @@ def detect(a_fields: dict[str, Field], op: Operation, id_pointer: str) -> Walk |
     by_norm = {V.norm(p.name): p for p in op.parameters_in("query")}
     by_norm.update({k: v for k, v in params.items()})
 
-    def find(vocab: frozenset[str]) -> str | None:
+    def find(vocab: frozenset[str], *, numeric: bool = False) -> str | None:
         for p in op.parameters_in("query"):
             n = "_".join(V.words(p.name))
+            if numeric and (
+                p.schema.get("type") not in ("integer", "number", None) or p.schema.get("format")
+            ):
+                continue  # `from` as a date filter is no offset
             if n in vocab or n.replace("_", "") in vocab:
                 return p.name
         return None
 
-    size = find(V.SIZE_PARAMS)
-    offset = find(V.OFFSET_PARAMS)
-    page = find(V.PAGE_PARAMS)
+    size = find(V.SIZE_PARAMS, numeric=True)
+    offset = find(V.OFFSET_PARAMS, numeric=True)
+    page = find(V.PAGE_PARAMS, numeric=True)
     cursor = find(V.CURSOR_PARAMS)
     tops = {k: f for k, f in a_fields.items() if "." not in k and "[" not in k}
     arrays = [
