@@ -1,5 +1,5 @@
 """Checks for the benchmark targets under ``datasets/targets`` and the held-out targets under
-``datasets/holdout``, ``datasets/unseen`` and ``datasets/blind``.
+``datasets/holdout``, ``datasets/unseen``, ``datasets/blind`` and ``datasets/blind2``.
 
 For every target directory this verifies the static files (``openapi.yaml``, ``bugs.yaml``,
 ``crossfield.toml``) and proves the seeded bugs with behavioural probes (``probes.py``):
@@ -57,6 +57,7 @@ Probe = Callable[[TestClient], None]
 HOLDOUT_DIR = REPO_ROOT / "datasets" / "holdout"
 UNSEEN_DIR = REPO_ROOT / "datasets" / "unseen"
 BLIND_DIR = REPO_ROOT / "datasets" / "blind"
+BLIND2_DIR = REPO_ROOT / "datasets" / "blind2"
 
 
 def _discover_targets(root: Path = TARGETS_DIR) -> list[str]:
@@ -73,12 +74,15 @@ HOLDOUT_TARGETS = _discover_targets(HOLDOUT_DIR)
 UNSEEN_TARGETS = _discover_targets(UNSEEN_DIR)
 # Blind targets were written without reading the judge either; they are held out in the same way.
 BLIND_TARGETS = _discover_targets(BLIND_DIR)
-TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS]
+# Second batch of blind targets, held out in the same way.
+BLIND2_TARGETS = _discover_targets(BLIND2_DIR)
+TARGETS = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS, *BLIND2_TARGETS]
 TARGET_DIRS = {
     **{name: TARGETS_DIR / name for name in BENCHMARK_TARGETS},
     **{name: HOLDOUT_DIR / name for name in HOLDOUT_TARGETS},
     **{name: UNSEEN_DIR / name for name in UNSEEN_TARGETS},
     **{name: BLIND_DIR / name for name in BLIND_TARGETS},
+    **{name: BLIND2_DIR / name for name in BLIND2_TARGETS},
 }
 
 
@@ -374,9 +378,11 @@ def test_targets_discovered() -> None:
     )
     clashes = set(BENCHMARK_TARGETS) & set(HOLDOUT_TARGETS)
     assert not clashes, f"held-out targets must not reuse benchmark target names: {sorted(clashes)}"
-    names = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS]
+    names = [*BENCHMARK_TARGETS, *HOLDOUT_TARGETS, *UNSEEN_TARGETS, *BLIND_TARGETS, *BLIND2_TARGETS]
     reused = sorted({name for name in names if names.count(name) > 1})
-    assert not reused, f"target names must be unique across benchmark, holdout, unseen and blind: {reused}"
+    assert not reused, (
+        f"target names must be unique across benchmark, holdout, unseen, blind and blind2: {reused}"
+    )
 
 
 @pytest.mark.parametrize("target", TARGETS)
