@@ -3,6 +3,8 @@ key, and an enum-valued number is changed to another member of its enum, not to 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crossfield.judgment.heuristic import HeuristicJudge
@@ -80,3 +82,37 @@ def test_a_body_key_reused_with_another_enum_member_is_refused(hyps: list[Hypoth
 def test_a_caller_scoped_body_key(hyps: list[Hypothesis]) -> None:
     h = _titled(hyps, "another identity reusing an `requestId`")
     assert [s.identity for s in h.steps] == ["default", "other"]
+
+
+def test_a_reused_key_changes_free_text_rather_than_a_choice_other_fields_depend_on(tmp_path: Path) -> None:
+    spec = tmp_path / "openapi.yaml"
+    spec.write_text(
+        """
+openapi: 3.0.3
+info: {title: Rentals, version: "1"}
+paths:
+  /rentals:
+    post:
+      operationId: rent
+      description: "`fulfillment: delivery` requires an `address`; with `pickup` no address may be sent."
+      parameters:
+        - {name: Idempotency-Key, in: header, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [fulfillment]
+              properties:
+                fulfillment: {type: string, enum: [pickup, delivery]}
+                address: {type: string}
+                notes: {type: string, maxLength: 200}
+      responses:
+        "201": {description: rented, content: {application/json: {schema: {type: object, properties: {id: {type: string}}}}}}
+"""
+    )
+    result = HeuristicJudge(families=("idempotency",)).judge(load_spec(spec, cache=False))
+    h = _titled(result.hypotheses, "different body")
+    changed = {k for s in h.steps if s.body for k in s.body.overrides}
+    assert "notes" in changed and "fulfillment" not in changed

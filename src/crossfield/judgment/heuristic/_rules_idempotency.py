@@ -190,10 +190,20 @@ def _body_fields(op: Operation) -> list[Field]:
 
 
 def _changeable(op: Operation, related: frozenset[str] = frozenset()) -> tuple[Field, Value, Value] | None:
-    """A body field and two different valid values for it; not one of `related` (a field another field
-    depends on: changing it alone could make the request invalid for that reason)."""
+    """A body field and two different valid values for it; not an enum of `related` (a choice other fields
+    depend on, "a certificate is required with `own_insurance`": changing it alone could make the
+    request invalid for that reason)."""
+    text = op.description or ""
+
+    def conditions(f: Field) -> bool:
+        """An enum whose values the description names: other fields likely depend on the choice."""
+        return any(
+            isinstance(v, str) and re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text)
+            for v in f.enum or ()
+        )
+
     fields = sorted(
-        (f for f in _body_fields(op) if f.path not in related),
+        (f for f in _body_fields(op) if not (f.enum and (f.path in related or conditions(f)))),
         key=lambda f: (not f.required, role_of(f) not in ("amount", "price", "count"), f.name),
     )
     for f in fields:
@@ -218,6 +228,18 @@ def _changeable(op: Operation, related: frozenset[str] = frozenset()) -> tuple[F
         ):
             vals = [e for e in f.enum if e is not None]
             return f, LiteralValue(value=vals[0]), LiteralValue(value=vals[1])
+    for f in fields:  # else free text: a note, a description
+        if (
+            f.type == "string"
+            and not (f.enum or f.format or f.pattern)
+            and (f.max_length is None or f.max_length >= 12)
+            and (f.min_length or 0) <= 12
+            and not f.name.endswith(V.ID_SUFFIXES)
+            and not (set(V.words(f.name)) & V.ID_WORDS)
+            and not V.IDEMPOTENCY_HEADER.search(f.name)
+            and not re.search(rf"(?<![\w-]){re.escape(f.name)}(?![\w-])", text)  # a rule names it
+        ):
+            return f, LiteralValue(value="first note"), LiteralValue(value="second note")
     return None
 
 
