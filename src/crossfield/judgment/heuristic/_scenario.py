@@ -604,6 +604,8 @@ class Builder:
                 if name in required or name in forced:
                     return False
                 continue
+            if isinstance(value, LiteralValue) and name in shown and name not in forced:
+                continue  # a plain number or code: the example's own value fits its neighbours better
             if value is not None and value is not True:
                 out[name] = value
             elif name in shown and name not in forced:
@@ -766,7 +768,7 @@ class Builder:
                 if res is None or res.create is not op or res.parent is None:
                     return None
                 return self._window_start(sc, res, sc.shared.get((res.parent.key, identity)))
-            return time_at(f, role, sc.variant, past=past_op(op))
+            return time_at(f, role, sc.variant, past=past_op(op), clock=_example_clock(op, f))
         if f.type == "string" and f.enum is None and f.location == "body" and _unique_field(op, f):
             return UniqueValue(name=_ident(f"{f.name}_{sc.variant}"))
         if V.has_word(f.name, V.CURRENCY_WORDS) and f.type == "string":
@@ -928,6 +930,20 @@ def _names_child(text: str, name: str) -> bool:
 _AVAILABLE = frozenset({"available", "active", "open", "on_sale", "onsale", "free", "published", "enabled"})
 
 
+def _example_clock(op: Operation, f: Field) -> int | None:
+    """The time of day (minutes after midnight, UTC) of the start in the spec's request example, if it
+    gives one: a vendor's example books within opening hours."""
+    first = op.body_examples[0] if op.body_examples else None
+    if not isinstance(first, dict) or f.format == "date":
+        return None
+    starts = [v for k, v in first.items() if isinstance(v, str) and _time_role(k) == "start"]
+    value = first.get(f.name) if isinstance(first.get(f.name), str) else (starts[0] if starts else None)
+    m = re.search(r"T(\d{2}):(\d{2})", value or "")
+    if m is None or not value or not value.endswith(("Z", "+00:00")):
+        return None
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
 def _example_keys(op: Operation) -> list[str]:
     """Top-level properties of the spec's first request example."""
     first = op.body_examples[0] if op.body_examples else None
@@ -1043,7 +1059,15 @@ _LEAD_DAYS = 7
 (APIs that take bookings up to 30, 90 or 180 days ahead), never in the past."""
 
 
-def time_at(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *, past: bool = False) -> Value:
+def time_at(
+    f: Field,
+    role: str,
+    variant: int = 0,
+    shift_minutes: int = 0,
+    *,
+    past: bool = False,
+    clock: int | None = None,
+) -> Value:
     """The value a scenario sends for a date: a week (in weekdays) from when the test runs, a start at
     09:00, 11:00 ... 17:00 UTC by `variant`, an end an hour later, shifted by `shift_minutes`; date fields
     two days apart per variant. Each test of a run takes its own days (`lane_days`), so tests that book
@@ -1054,8 +1078,13 @@ def time_at(f: Field, role: str, variant: int = 0, shift_minutes: int = 0, *, pa
     if f.format == "date":
         days = _LEAD_DAYS + 2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
         return RelativeTimeValue(seconds=days * _DAY_S, date_only=True, lane_days=6)
-    minutes = 9 * 60 + 120 * (variant % 5) + (60 if role == "end" else 0) + shift_minutes
-    days = _LEAD_DAYS + variant // 5 + minutes // (24 * 60)
+    if clock is not None:  # the example's time of day (opening hours), variants an hour around it
+        offset = ((variant + 1) // 2) * (1 if variant % 2 else -1) * 60 if variant < 5 else 0
+        minutes = clock + offset + (60 if role == "end" else 0) + shift_minutes
+        days = _LEAD_DAYS + (variant // 5) + minutes // (24 * 60)
+    else:
+        minutes = 9 * 60 + 120 * (variant % 5) + (60 if role == "end" else 0) + shift_minutes
+        days = _LEAD_DAYS + variant // 5 + minutes // (24 * 60)
     minutes %= 24 * 60
     return RelativeTimeValue(
         seconds=days * _DAY_S, at=f"{minutes // 60:02d}:{minutes % 60:02d}", weekday=True, lane_days=1
