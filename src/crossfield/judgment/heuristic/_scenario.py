@@ -604,8 +604,14 @@ class Builder:
                 if name in required or name in forced:
                     return False
                 continue
-            if isinstance(value, LiteralValue) and name in shown and name not in forced:
-                continue  # a plain number or code: the example's own value fits its neighbours better
+            if (
+                isinstance(value, LiteralValue)
+                and name in shown
+                and name not in forced
+                and is_number(f)
+                and not isinstance(value.value, bool)
+            ):
+                continue  # a plain number: the example's own fits its neighbours (children < party size)
             if value is not None and value is not True:
                 out[name] = value
             elif name in shown and name not in forced:
@@ -936,8 +942,10 @@ def _example_clock(op: Operation, f: Field) -> int | None:
     first = op.body_examples[0] if op.body_examples else None
     if not isinstance(first, dict) or f.format == "date":
         return None
+    # the start's time of day, also for an end: an end is placed an hour after its start
     starts = [v for k, v in first.items() if isinstance(v, str) and _time_role(k) == "start"]
-    value = first.get(f.name) if isinstance(first.get(f.name), str) else (starts[0] if starts else None)
+    own = first.get(f.name) if _time_role(f.name) != "end" else None
+    value = starts[0] if starts else own if isinstance(own, str) else None
     m = re.search(r"T(\d{2}):(\d{2})", value or "")
     if m is None or not value or not value.endswith(("Z", "+00:00")):
         return None
