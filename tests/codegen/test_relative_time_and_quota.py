@@ -232,3 +232,13 @@ def test_a_setup_step_is_compiled_with_setup_true(api: Api) -> None:
     assert "setup=True" in code
     plain = TestWriter(api).function(Hypothesis(**_draft({}).model_dump()), "test_plain")
     assert "setup" not in plain
+
+
+def test_the_setup_flag_changes_a_hypothesis_id_only_when_set() -> None:
+    plain = _draft({})
+    legacy = plain.model_dump(mode="json")
+    for step in legacy["steps"]:
+        del step["setup"]  # a hypothesis written before steps had the flag
+    assert HypothesisDraft.model_validate(legacy).content_id() == plain.content_id()
+    marked = plain.model_copy(update={"steps": [plain.steps[0].model_copy(update={"setup": True})]})
+    assert marked.content_id() != plain.content_id()

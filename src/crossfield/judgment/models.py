@@ -440,6 +440,11 @@ class HypothesisDraft(_Model):
         payload = self.model_dump(
             mode="json", exclude={"confidence", "requirement_ids", "change", "id", "provenance"}
         )
+        for step in payload.get("steps", ()):
+            # fields added later count only when set, so ids of earlier hypotheses (and the reviewers'
+            # decisions stored under them) stay what they were
+            if step.get("setup") is False:
+                del step["setup"]
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return "h_" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
