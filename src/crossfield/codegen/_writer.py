@@ -19,7 +19,7 @@ from typing import Any
 from crossfield.codegen._literals import Call, Code, comment_text, doc_text, py_str, render, render_call
 from crossfield.codegen._names import Namer, slug
 from crossfield.codegen._redact import is_secret_header, is_secret_query_param
-from crossfield.codegen.synth import Synthesizer, apply_overrides
+from crossfield.codegen.synth import Synthesizer, apply_overrides, split_path
 from crossfield.errors import HypothesisError
 from crossfield.judgment.grounding import body_field_path
 from crossfield.judgment.models import (
@@ -466,7 +466,7 @@ def _trim_example_lists(base: dict[str, Any], overrides: Mapping[str, Any]) -> N
     (seats someone else holds, products that do not exist), not of the scenario."""
     used: dict[str, int] = {}
     for path in overrides:
-        parts = path.split(".")
+        parts = split_path(path)  # `seatIds.0` and `seatIds[0]` alike, as apply_overrides reads them
         if len(parts) >= 2 and parts[1].isdigit():
             used[parts[0]] = max(used.get(parts[0], 0), int(parts[1]) + 1)
     for name, keep in used.items():

@@ -24,6 +24,7 @@ from crossfield.judgment.heuristic._scenario import (
     obj_capture,
     stale_in_past,
     state_field,
+    verb_slug,
 )
 from crossfield.judgment.models import (
     Capture,
@@ -169,7 +170,7 @@ def _through_own_parent(ctx: Context, res: Resource, op: Operation, verb: str) -
             partial=partial,
             include=include,
             expect=[REJECTED],
-            name=f"{_slug(verb)}_through_own_{parent.name}",
+            name=f"{verb_slug(verb)}_through_own_{parent.name}",
             note=f"violation: another identity names its own {parent.name.replace('_', ' ')} and the owner's {res.name.replace('_', ' ')}",
         )
         is None
@@ -192,7 +193,7 @@ def _through_own_parent(ctx: Context, res: Resource, op: Operation, verb: str) -
             partial=partial,
             include=include,
             expect=[OK],
-            name=f"{_slug(verb)}_as_owner",
+            name=f"{verb_slug(verb)}_as_owner",
             note=f"positive control: the owner can `{verb}` it through its own {parent.name.replace('_', ' ')}",
         )
         is None
@@ -285,7 +286,7 @@ def _change(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate 
         partial=partial,
         include=include,
         expect=[REJECTED],
-        name=f"{_slug(verb)}_as_other",
+        name=f"{verb_slug(verb)}_as_other",
         note=f"violation: another identity tries `{verb}`",
     )
     if v is None:
@@ -311,7 +312,7 @@ def _change(ctx: Context, res: Resource, op: Operation, verb: str) -> Candidate 
             partial=partial,
             include=include,
             expect=[OK],
-            name=f"{_slug(verb)}_as_owner",
+            name=f"{verb_slug(verb)}_as_owner",
             note=f"positive control: the owner can `{verb}` it",
         )
         is None
@@ -405,10 +406,6 @@ def _under_other(ctx: Context, res: Resource, op: Operation) -> Candidate | None
         fields=fields,
         steps=sc.steps,
     )
-
-
-def _slug(text: str) -> str:
-    return "_".join(V.words(text))[:24] or "call"
 
 
 def _filtered_list(ctx: Context, res: Resource) -> Candidate | None:

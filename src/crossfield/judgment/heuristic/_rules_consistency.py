@@ -27,7 +27,6 @@ from crossfield.judgment.heuristic._scenario import (
 from crossfield.judgment.models import Category, ConstraintKind, Severity, SpecEvidence, Value
 from crossfield.spec.model import Field, Operation
 
-_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
 _MATCH = re.compile(
     r"\b(?:must|should|has to|needs? to)\s+(?:be|match|equal|use|have)\b.*?"
     r"\b(?:same|match(?:es|ing)?|equal|of\b|the\s+\w+(?:'s|’s))",
@@ -66,7 +65,7 @@ def _rule_sentence(op: Operation, f: Field, parent: Resource) -> str | None:
     """The sentence stating that `f` must match the parent object's value, if the spec has one."""
     names = {parent.name, parent.name + "s", *V.words(parent.name)}
     for text in (f.description, op.description, op.summary):
-        for sentence in _SENTENCE.split(text or ""):
+        for sentence in V.SENTENCE_BREAK.split(text or ""):
             low = sentence.lower()
             if f.name.lower() not in low or not _MATCH.search(sentence):
                 continue

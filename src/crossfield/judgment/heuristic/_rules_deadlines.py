@@ -25,6 +25,7 @@ from crossfield.judgment.heuristic._scenario import (
     _time_role,
     candidate,
     stale_in_past,
+    verb_slug,
 )
 from crossfield.judgment.models import Category, RelativeTimeValue, Severity, Value
 from crossfield.spec.model import Field, Operation
@@ -55,7 +56,6 @@ def _seconds(number: str, unit: str) -> int:
 
 
 _CHARGED = re.compile(r"\b(?:fee|fees|charged?|penalty|refund\w*|percent|half|forfeit\w*)\b|%", re.I)
-_SENTENCE = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
 
 
 def _found(pattern: re.Pattern[str], text: str) -> int | None:
@@ -64,7 +64,7 @@ def _found(pattern: re.Pattern[str], text: str) -> int | None:
     m = next(
         (
             found
-            for s in _SENTENCE.split(text or "")
+            for s in V.SENTENCE_BREAK.split(text or "")
             if (found := pattern.search(s)) and not _CHARGED.search(s)
         ),
         None,
@@ -80,7 +80,7 @@ def rules(ctx: Context) -> list[Candidate]:
     for res in ctx.analysis.iter_resources():
         if res.create is None:
             continue
-        start = _start_field(res.create)
+        start = _date_field(res.create, "start")
         if start is None:
             continue
         lead = _found(_LEAD, res.create.description)
@@ -105,28 +105,16 @@ def rules(ctx: Context) -> list[Candidate]:
     return out
 
 
-def _start_field(op: Operation) -> Field | None:
-    """The top-level body date the client sets as the object's start (`starts_at`, `start_date`)."""
+def _date_field(op: Operation, role: str) -> Field | None:
+    """The top-level body date the client sets as the object's `start` (`starts_at`, `start_date`) or
+    `end`."""
     for f in op.fields:
         if (
             f.location == "body"
             and f.path.count(".") == 1
             and not f.read_only
             and is_temporal(f)
-            and _time_role(f.name) == "start"
-        ):
-            return f
-    return None
-
-
-def _end_field(op: Operation, start: Field) -> Field | None:
-    for f in op.fields:
-        if (
-            f.location == "body"
-            and f.path.count(".") == 1
-            and not f.read_only
-            and is_temporal(f)
-            and _time_role(f.name) == "end"
+            and _time_role(f.name) == role
         ):
             return f
     return None
@@ -136,7 +124,7 @@ def _at(op: Operation, start: Field, seconds: int) -> dict[str, Value]:
     """Overrides that start the object `seconds` from now (an end, if any, an hour or a day later)."""
     date_only = start.format == "date"
     out: dict[str, Value] = {start.name: RelativeTimeValue(seconds=seconds, date_only=date_only)}
-    end = _end_field(op, start)
+    end = _date_field(op, "end")
     if end is not None:
         later = 86400 if end.format == "date" else 3600
         out[end.name] = RelativeTimeValue(seconds=seconds + later, date_only=end.format == "date")
@@ -197,7 +185,7 @@ def _horizon(ctx: Context, res: Resource, start: Field, horizon: int) -> Candida
     far: dict[str, Value] = {
         start.name: RelativeTimeValue(seconds=beyond, date_only=date_only, at=None if date_only else "10:00")
     }
-    end = _end_field(res.create, start)
+    end = _date_field(res.create, "end")
     if end is not None:
         far[end.name] = RelativeTimeValue(
             seconds=beyond + 86400 if end.format == "date" else beyond,
@@ -261,7 +249,7 @@ def _cut_off(
             op,
             control,
             expect=[OK],
-            name=f"{_slug(verb)}_in_time",
+            name=f"{verb_slug(verb)}_in_time",
             note=f"positive control: `{verb}` long before the start",
         )
         is None
@@ -281,7 +269,7 @@ def _cut_off(
             op,
             late,
             expect=[REJECTED],
-            name=f"{_slug(verb)}_too_late",
+            name=f"{verb_slug(verb)}_too_late",
             note=f"violation if accepted: `{verb}` after the cut-off",
         )
         is None
@@ -304,7 +292,3 @@ def _echo(res: Resource, start: Field) -> tuple[Operation | None, str]:
     """The start as the representation shows it: the claim is about the stored start against the clock."""
     op = res.get or res.create
     return op, f"response.{start.name}"
-
-
-def _slug(text: str) -> str:
-    return "_".join(V.words(text))[:24] or "call"

@@ -29,6 +29,7 @@ from crossfield.judgment.heuristic._scenario import (
     mentions_rule,
     stale_in_past,
     state_field,
+    verb_slug,
 )
 from crossfield.judgment.models import (
     Capture,
@@ -286,7 +287,7 @@ def _after_terminal(
             op,
             on=control,
             expect=[OK],
-            name=f"{_slug(verb)}_control",
+            name=f"{verb_slug(verb, 'action')}_control",
             note=f"positive control: `{verb}` on a live object",
         )
     else:
@@ -295,7 +296,7 @@ def _after_terminal(
             op,
             on=control,
             expect=[OK],
-            name=f"{_slug(verb)}_control",
+            name=f"{verb_slug(verb, 'action')}_control",
             note=f"positive control: `{verb}` on a live object",
             **body_kw,
         )
@@ -327,7 +328,7 @@ def _after_terminal(
             op,
             on=target,
             expect=[REJECTED],
-            name=f"{_slug(verb)}_after_{terminal.verb}",
+            name=f"{verb_slug(verb, 'action')}_after_{terminal.verb}",
             note=f"violation: `{verb}` after `{terminal.verb}`",
         )
     else:
@@ -336,7 +337,7 @@ def _after_terminal(
             op,
             on=target,
             expect=[REJECTED],
-            name=f"{_slug(verb)}_after_{terminal.verb}",
+            name=f"{verb_slug(verb, 'action')}_after_{terminal.verb}",
             note=f"violation: `{verb}` after `{terminal.verb}`",
             **body_kw,
         )
@@ -502,10 +503,6 @@ def _update_fields(ctx: Context, op: Operation) -> list[str]:
         if f.type in ("string", "integer", "number", "boolean") and not V.has_word(name, V.CURRENCY_WORDS):
             return [name]
     return []
-
-
-def _slug(text: str) -> str:
-    return "_".join(V.words(text))[:24] or "action"
 
 
 def _ended_references(ctx: Context) -> list[Candidate]:

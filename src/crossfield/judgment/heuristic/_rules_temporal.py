@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._constraints import Relation, is_temporal
 from crossfield.judgment.heuristic._scenario import (
     OK,
@@ -57,14 +58,13 @@ _FUTURE = re.compile(
     r"|no (?:dates? |times? )?in the past)\b",
     re.I,
 )
-_SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
 
 
 def _future_only(op: Operation) -> list[Field]:
     """Body dates the spec says must not lie in the past: in the field's description, or in a sentence
     of the operation's description that names the field."""
     out: list[Field] = []
-    sentences = _SENTENCES.split(op.description or "")
+    sentences = V.SENTENCE_BREAK.split(op.description or "")
     for f in op.fields:
         if f.location != "body" or f.path.count(".") != 1 or f.read_only or not is_temporal(f):
             continue

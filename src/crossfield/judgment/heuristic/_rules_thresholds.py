@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from crossfield.judgment.heuristic import _vocab as V
 from crossfield.judgment.heuristic._constraints import is_number
 from crossfield.judgment.heuristic._scenario import (
     OK,
@@ -23,7 +24,6 @@ from crossfield.judgment.heuristic._scenario import (
 from crossfield.judgment.models import Category, ConstraintKind, Severity, SpecEvidence
 from crossfield.spec.model import Field, Operation
 
-_SENTENCES = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
 _NEEDS = re.compile(
     r"\b(?:needs?|requires?|must (?:have|include|provide|carry|come with)|(?:is|are) required|mandatory)\b",
     re.I,
@@ -44,7 +44,7 @@ def rules(ctx: Context) -> list[Candidate]:
     for op in ctx.api.operations:
         if op.method.lower() not in ("post", "put", "patch") or op.body_schema is None:
             continue
-        for sentence in _SENTENCES.split(op.description or ""):
+        for sentence in V.SENTENCE_BREAK.split(op.description or ""):
             found = _threshold(op, sentence)
             if found is not None:
                 made = _boundary(ctx, op, *found, sentence)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -232,6 +233,18 @@ class Scenario:
         self.steps.append(step)
         return step
 
+    @contextmanager
+    def another(self, resource: Resource) -> Iterator[None]:
+        """While building the body of a further object of `resource`: a variant of its own (its own dates
+        and unique values, so two objects of one scenario never clash)."""
+        previous = self.variant
+        self.variant = max(self.variant, self.created.get(resource.key, 0))
+        self.created[resource.key] = self.created.get(resource.key, 0) + 1
+        try:
+            yield
+        finally:
+            self.variant = previous
+
     def ensure(
         self, resource: Resource, *, identity: str = "default", fresh: bool = False, depth: int = 0
     ) -> Obj | None:
@@ -294,12 +307,10 @@ class Builder:
         knob = self._within_parent(sc, resource, {**path, **(params or {})})
         knob.update(sc.knobs.get(resource.key, {}))
         knob.update(overrides or {})
-        # each further object of the same kind gets its own dates and unique values (no clashes)
-        previous = sc.variant
-        sc.variant = max(sc.variant, sc.created.get(resource.key, 0))
-        sc.created[resource.key] = sc.created.get(resource.key, 0) + 1
-        body = self.body(sc, op, identity=identity, overrides=knob, include=include, omit=omit, depth=depth)
-        sc.variant = previous
+        with sc.another(resource):
+            body = self.body(
+                sc, op, identity=identity, overrides=knob, include=include, omit=omit, depth=depth
+            )
         if body is False:
             del sc.steps[mark:]
             return None
@@ -832,21 +843,17 @@ class Builder:
             on = Obj(res, "", "", who, path)
         if on is not None and res is not None and res.create is op:  # a child made under `on`
             overrides = {**self._within_parent(sc, res, on.path), **(overrides or {})}
-        previous = sc.variant
-        if res is not None and res.create is op:  # another object of the kind: its own dates and values
-            sc.variant = max(sc.variant, sc.created.get(res.key, 0))
-            sc.created[res.key] = sc.created.get(res.key, 0) + 1
-        body = self.body(
-            sc,
-            op,
-            identity=owner_identity,
-            overrides=overrides,
-            include=include,
-            omit=omit,
-            break_relation=break_relation,
-            partial=partial,
-        )
-        sc.variant = previous
+        with sc.another(res) if res is not None and res.create is op else nullcontext():
+            body = self.body(
+                sc,
+                op,
+                identity=owner_identity,
+                overrides=overrides,
+                include=include,
+                omit=omit,
+                break_relation=break_relation,
+                partial=partial,
+            )
         if body is False:
             return None
         captures: list[Capture] = []
@@ -936,11 +943,17 @@ def _names_child(text: str, name: str) -> bool:
 _AVAILABLE = frozenset({"available", "active", "open", "on_sale", "onsale", "free", "published", "enabled"})
 
 
+def _first_example(op: Operation) -> dict[str, Any] | None:
+    """The spec's first request example, when it is an object."""
+    first = op.body_examples[0] if op.body_examples else None
+    return first if isinstance(first, dict) else None
+
+
 def _example_clock(op: Operation, f: Field) -> int | None:
     """The time of day (minutes after midnight, UTC) of the start in the spec's request example, if it
     gives one: a vendor's example books within opening hours."""
-    first = op.body_examples[0] if op.body_examples else None
-    if not isinstance(first, dict) or f.format == "date":
+    first = _first_example(op)
+    if first is None or f.format == "date":
         return None
     # the start's time of day, also for an end: an end is placed an hour after its start
     starts = [v for k, v in first.items() if isinstance(v, str) and _time_role(k) == "start"]
@@ -954,8 +967,7 @@ def _example_clock(op: Operation, f: Field) -> int | None:
 
 def _example_keys(op: Operation) -> list[str]:
     """Top-level properties of the spec's first request example."""
-    first = op.body_examples[0] if op.body_examples else None
-    return [str(k) for k in first] if isinstance(first, dict) else []
+    return [str(k) for k in _first_example(op) or {}]
 
 
 def _first_item_id(fields: Mapping[str, Field]) -> str | None:
@@ -1087,12 +1099,11 @@ def time_at(
         days = _LEAD_DAYS + 2 * variant + (1 if role == "end" else 0) + shift_minutes // (24 * 60)
         return RelativeTimeValue(seconds=days * _DAY_S, date_only=True, lane_days=6)
     if clock is not None:  # the example's time of day (opening hours), variants an hour around it
-        offset = ((variant + 1) // 2) * (1 if variant % 2 else -1) * 60 if variant < 5 else 0
-        minutes = clock + offset + (60 if role == "end" else 0) + shift_minutes
-        days = _LEAD_DAYS + (variant // 5) + minutes // (24 * 60)
+        start = clock + (((variant + 1) // 2) * (1 if variant % 2 else -1) * 60 if variant < 5 else 0)
     else:
-        minutes = 9 * 60 + 120 * (variant % 5) + (60 if role == "end" else 0) + shift_minutes
-        days = _LEAD_DAYS + variant // 5 + minutes // (24 * 60)
+        start = 9 * 60 + 120 * (variant % 5)
+    minutes = start + (60 if role == "end" else 0) + shift_minutes
+    days = _LEAD_DAYS + variant // 5 + minutes // (24 * 60)
     minutes %= 24 * 60
     return RelativeTimeValue(
         seconds=days * _DAY_S, at=f"{minutes // 60:02d}:{minutes % 60:02d}", weekday=True, lane_days=1
@@ -1110,6 +1121,11 @@ def currency_value(f: Field) -> str:
     if f.pattern and "a-z" in f.pattern and "A-Z" not in f.pattern:
         return "usd"
     return "USD"
+
+
+def verb_slug(text: str, fallback: str = "call") -> str:
+    """A verb as part of a step name (`check in` -> `check_in`), at most 24 characters."""
+    return "_".join(V.words(text))[:24] or fallback
 
 
 def _article(noun: str) -> str:

@@ -577,6 +577,8 @@ SHARED_PROSE = re.compile(
     r"\b(shared (?:by|with|across|between)|public(?:ly)? (?:visible|readable)|visible to (?:all|every))", re.I
 )
 
+SENTENCE_BREAK = re.compile(r"(?<=[.;!?])\s+|\n\s*[*-]\s+|\n{2,}")
+"""Where a description's sentences and list items part: what the rules read one sentence at a time."""
 IDEMPOTENCY_HEADER = re.compile(r"idempot|dedup|request[-_]?key|replay", re.IGNORECASE)
 RETRY_KEY_PROSE = re.compile(
     r"\bidempoten\w*|\bsafe to retry\b|\bde-?duplicat\w*|\bretried\b|\bretries\b", re.IGNORECASE
